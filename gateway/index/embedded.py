@@ -1,0 +1,202 @@
+"""The embedded search index: SQLite FTS5 in a file of its own, no server.
+
+Full text with BM25 ranking over title, description, keywords, people, samples and the
+rest; exact-value filters and facet counts from a `terms` table (field, value) that holds
+every facetable value of every document (multi-valued fields simply have several rows).
+Facet counts are computed over the documents that match the whole query (text, filters,
+dates, visibility).
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Iterable
+
+from mappings.record import Record, iso
+
+from . import FacetValue, Hit, Query, Result
+from . import cursor as cursors
+from .docs import index_terms, sort_date, text_fields
+from .textquery import to_fts
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    rowid        INTEGER PRIMARY KEY,
+    id           TEXT NOT NULL UNIQUE,
+    sort_date    TEXT NOT NULL,
+    title_sort   TEXT NOT NULL,
+    release_date TEXT
+);
+CREATE TABLE IF NOT EXISTS terms (
+    rowid INTEGER NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    label TEXT
+);
+CREATE INDEX IF NOT EXISTS terms_field_value ON terms (field, value, rowid);
+CREATE INDEX IF NOT EXISTS terms_rowid ON terms (rowid);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5 (
+    title, description, keywords, people, samples, extra,
+    tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+WEIGHTS = "8.0, 1.0, 3.0, 2.0, 3.0, 1.0"
+
+_ORDER = {  # effective sort -> (sort key column, direction)
+    "relevance": ("score", "ASC"),  # bm25: lower is better
+    "date": ("sort_date", "ASC"),
+    "-date": ("sort_date", "DESC"),
+    "title": ("title_sort", "ASC"),
+}
+
+
+class EmbeddedIndex:
+    """`SearchIndex` on SQLite FTS5. Thread-safe: one connection per thread."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self._local = threading.local()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(SCHEMA)
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- writing -------------------------------------------------------------------------
+    def apply(self, changes: Iterable[tuple[int, Record]]) -> int:
+        db, n, top = self.db, 0, None
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for seq, record in changes:
+                self._remove(db, record.id)
+                if not record.deleted:
+                    self._add(db, record)
+                top, n = seq, n + 1
+            if top is not None:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('last_seq', ?)", (str(top),))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return n
+
+    @staticmethod
+    def _remove(db: sqlite3.Connection, rid: str) -> None:
+        row = db.execute("SELECT rowid FROM docs WHERE id = ?", (rid,)).fetchone()
+        if row:
+            for table in ("docs", "terms", "fts"):
+                db.execute(f"DELETE FROM {table} WHERE rowid = ?", row)
+
+    @staticmethod
+    def _add(db: sqlite3.Connection, record: Record) -> None:
+        cur = db.execute(
+            "INSERT INTO docs (id, sort_date, title_sort, release_date) VALUES (?,?,?,?)",
+            (record.id, sort_date(record), record.title.casefold(), iso(record.dates.release_date)))
+        rowid = cur.lastrowid
+        db.executemany("INSERT INTO terms VALUES (?,?,?,?)",
+                       [(rowid, f, v, label) for f, v, label in index_terms(record)])
+        db.execute("INSERT INTO fts (rowid, title, description, keywords, people, samples, extra)"
+                   " VALUES (?,?,?,?,?,?,?)", (rowid, *text_fields(record)))
+
+    def last_seq(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()
+        return int(row[0]) if row else 0
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM docs").fetchone()[0]
+
+    def clear(self) -> None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        for table in ("docs", "terms", "meta"):
+            db.execute(f"DELETE FROM {table}")
+        db.execute("DELETE FROM fts")
+        db.execute("COMMIT")
+
+    # -- searching -----------------------------------------------------------------------
+    def search(self, query: Query, now: datetime) -> Result:
+        after = cursors.decode(query)
+        match_sql, args = self._matches(query, now)
+        db = self.db
+        db.execute("BEGIN")  # one snapshot for total, page and facets
+        try:
+            total = db.execute(f"SELECT count(*) FROM ({match_sql})", args).fetchone()[0]
+            hits, next_key = self._page(db, query, match_sql, args, after)
+            facets = {f: self._facet(db, f, match_sql, args) for f in query.facets}
+        finally:
+            db.execute("COMMIT")
+        next_cursor = cursors.encode(query, next_key) if next_key is not None else None
+        return Result(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
+
+    @staticmethod
+    def _matches(query: Query, now: datetime) -> tuple[str, list[Any]]:
+        """SQL selecting (rowid, id, score, sort_date, title_sort) of every visible match."""
+        fts = to_fts(query.text)
+        if fts is not None:
+            sql = (f"SELECT d.rowid AS rowid, d.id AS id, bm25(fts, {WEIGHTS}) AS score,"
+                   " d.sort_date AS sort_date, d.title_sort AS title_sort"
+                   " FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE fts MATCH ?")
+            args: list[Any] = [fts]
+        else:
+            sql = ("SELECT d.rowid AS rowid, d.id AS id, 0.0 AS score, d.sort_date AS sort_date,"
+                   " d.title_sort AS title_sort FROM docs d WHERE 1=1")
+            args = []
+        sql += " AND (d.release_date IS NULL OR d.release_date <= ?)"
+        args.append(iso(now))
+        for name, values in query.filters.items():
+            if values:
+                marks = ",".join("?" * len(values))
+                sql += (f" AND d.rowid IN (SELECT rowid FROM terms WHERE field = ?"
+                        f" AND value IN ({marks}))")
+                args += [name, *values]
+        if query.date_from:
+            sql, args = sql + " AND d.sort_date >= ?", [*args, query.date_from.isoformat()]
+        if query.date_to:
+            end = (query.date_to + timedelta(days=1)).isoformat()
+            sql, args = sql + " AND d.sort_date != '' AND d.sort_date < ?", [*args, end]
+        return sql, args
+
+    @staticmethod
+    def _page(db: sqlite3.Connection, query: Query, match_sql: str, args: list[Any],
+              after: list[Any] | None) -> tuple[list[Hit], list[Any] | None]:
+        column, direction = _ORDER[query.effective_sort]
+        sql, page_args = f"SELECT id, score, {column} FROM ({match_sql})", list(args)
+        if after is not None:
+            op = "<" if direction == "DESC" else ">"
+            sql += f" WHERE ({column} {op} ? OR ({column} = ? AND id > ?))"
+            page_args += [after[0], after[0], after[1]]
+        sql += f" ORDER BY {column} {direction}, id ASC LIMIT ?"
+        rows = db.execute(sql, [*page_args, query.size + 1]).fetchall()
+        more = len(rows) > query.size
+        rows = rows[:query.size]
+        scored = bool(to_fts(query.text))
+        hits = [Hit(id=r[0], score=-r[1] if scored else None) for r in rows]
+        next_key = [rows[-1][2], rows[-1][0]] if more and rows else None
+        return hits, next_key
+
+    @staticmethod
+    def _facet(db: sqlite3.Connection, name: str, match_sql: str,
+               args: list[Any]) -> list[FacetValue]:
+        rows = db.execute(
+            f"SELECT t.value, max(t.label), count(*) AS n FROM terms t"
+            f" WHERE t.field = ? AND t.rowid IN (SELECT rowid FROM ({match_sql}))"
+            f" GROUP BY t.value ORDER BY n DESC, t.value ASC", [name, *args]).fetchall()
+        return [FacetValue(value=v, label=label, count=n) for v, label, n in rows]

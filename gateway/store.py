@@ -1,0 +1,301 @@
+"""The record store: the truth. One SQLite file in WAL mode.
+
+It holds every canonical record (as JSON) with its content hash and datestamp, tombstones,
+harvest checkpoints and run reports. Every change to a record takes the next value of a
+store-wide sequence number, so a search index can always ask "what changed after seq N"
+(outbox pattern) and catch up after a crash or an outage.
+
+A harvest batch is written with `apply_batch` in ONE transaction together with the
+checkpoint entries that cover it: either both are durable or neither is.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from mappings.record import Record, from_dict, iso, to_dict, tombstone
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    id           TEXT PRIMARY KEY,
+    source       TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    seq          INTEGER NOT NULL UNIQUE,
+    datestamp    TEXT NOT NULL,
+    deleted      INTEGER NOT NULL DEFAULT 0,
+    release_date TEXT,
+    content_hash TEXT NOT NULL,
+    body         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_source ON records (source);
+CREATE INDEX IF NOT EXISTS records_datestamp ON records (datestamp, id);
+CREATE TABLE IF NOT EXISTS sequence (one INTEGER PRIMARY KEY CHECK (one = 1), value INTEGER NOT NULL);
+INSERT OR IGNORE INTO sequence VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    source TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    PRIMARY KEY (source, key)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    source      TEXT NOT NULL,
+    pid         INTEGER,
+    status      TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    report      TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_source ON runs (source, id);
+"""
+
+
+@dataclass
+class BatchCounts:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+
+@dataclass
+class Batch:
+    """What the runner collected between two commits."""
+
+    upserts: list[Record] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+    marks: dict[str, Any] = field(default_factory=dict)  # key -> value (None = remove)
+
+    def __len__(self) -> int:
+        return len(self.upserts) + len(self.deletes)
+
+
+class Store:
+    """The SQLite record store. One connection per thread; safe to share across threads."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self._local = threading.local()
+
+    # -- connection ----------------------------------------------------------------------
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoint; safe under WAL
+        conn.executescript(SCHEMA)
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def _tx(self) -> "_Transaction":
+        return _Transaction(self.db)
+
+    # -- records -------------------------------------------------------------------------
+    def get(self, record_id: str) -> Record | None:
+        row = self.db.execute("SELECT body FROM records WHERE id = ?", (record_id,)).fetchone()
+        return from_dict(json.loads(row[0])) if row else None
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Record]:
+        out: dict[str, Record] = {}
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for rid, body in self.db.execute(
+                    f"SELECT id, body FROM records WHERE id IN ({marks})", chunk):
+                out[rid] = from_dict(json.loads(body))
+        return out
+
+    def count(self, *, source: str | None = None, deleted: bool | None = None) -> int:
+        sql, args = "SELECT count(*) FROM records WHERE 1=1", []
+        if source is not None:
+            sql, args = sql + " AND source = ?", [*args, source]
+        if deleted is not None:
+            sql, args = sql + " AND deleted = ?", [*args, int(deleted)]
+        return self.db.execute(sql, args).fetchone()[0]
+
+    def last_seq(self) -> int:
+        return self.db.execute("SELECT value FROM sequence").fetchone()[0]
+
+    def changes_since(self, seq: int, limit: int = 1000) -> list[tuple[int, Record]]:
+        """Records (live and deleted) whose last change is after `seq`, in seq order."""
+        rows = self.db.execute(
+            "SELECT seq, body FROM records WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
+        return [(s, from_dict(json.loads(b))) for s, b in rows]
+
+    def iter_records(self, *, include_deleted: bool = False, chunk: int = 1000) -> Iterator[Record]:
+        last = ""
+        where = "" if include_deleted else "AND deleted = 0"
+        while True:
+            rows = self.db.execute(
+                f"SELECT id, body FROM records WHERE id > ? {where} ORDER BY id LIMIT ?",
+                (last, chunk)).fetchall()
+            if not rows:
+                return
+            for rid, body in rows:
+                yield from_dict(json.loads(body))
+            last = rows[-1][0]
+
+    def hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
+        out: dict[str, tuple[str, bool]] = {}
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for rid, h, d in self.db.execute(
+                    f"SELECT id, content_hash, deleted FROM records WHERE id IN ({marks})", chunk):
+                out[rid] = (h, bool(d))
+        return out
+
+    def apply_batch(self, source: str, batch: Batch, now: datetime) -> BatchCounts:
+        """Write upserts, tombstones and checkpoint marks in one transaction.
+
+        An upsert whose content hash equals the stored live record's is counted unchanged
+        and keeps its datestamp and seq; anything else takes datestamp `now` and a new seq.
+        """
+        counts = BatchCounts()
+        with self._tx() as db:
+            known = self.hashes([r.id for r in batch.upserts] + batch.deletes)
+            seq = db.execute("SELECT value FROM sequence").fetchone()[0]
+            for record in batch.upserts:
+                old = known.get(record.id)
+                if old is not None and old == (record.provenance.content_hash, False):
+                    counts.unchanged += 1
+                    continue
+                if old is None or old[1]:
+                    counts.new += 1
+                else:
+                    counts.changed += 1
+                seq += 1
+                self._write(db, replace(record, datestamp=now), seq)
+                known[record.id] = (record.provenance.content_hash, False)
+            for rid in batch.deletes:
+                if known.get(rid, ("", True))[1]:
+                    continue  # unknown or already a tombstone
+                seq += 1
+                self._write(db, tombstone(self._get(db, rid), now), seq)
+                known[rid] = (known[rid][0], True)
+                counts.deleted += 1
+            db.execute("UPDATE sequence SET value = ?", (seq,))
+            self._marks(db, source, batch.marks)
+        return counts
+
+    def _get(self, db: sqlite3.Connection, rid: str) -> Record:
+        return from_dict(json.loads(db.execute(
+            "SELECT body FROM records WHERE id = ?", (rid,)).fetchone()[0]))
+
+    @staticmethod
+    def _write(db: sqlite3.Connection, record: Record, seq: int) -> None:
+        db.execute(
+            "INSERT INTO records (id, source, kind, seq, datestamp, deleted, release_date,"
+            " content_hash, body) VALUES (?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT(id) DO UPDATE SET seq=excluded.seq, datestamp=excluded.datestamp,"
+            " deleted=excluded.deleted, release_date=excluded.release_date,"
+            " content_hash=excluded.content_hash, body=excluded.body, kind=excluded.kind",
+            (record.id, record.source, record.kind, seq, iso(record.datestamp),
+             int(record.deleted), iso(record.dates.release_date),
+             record.provenance.content_hash or "", json.dumps(to_dict(record), ensure_ascii=False)))
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def checkpoint(self, source: str) -> dict[str, Any]:
+        return {k: json.loads(v) for k, v in self.db.execute(
+            "SELECT key, value FROM checkpoints WHERE source = ?", (source,))}
+
+    @staticmethod
+    def _marks(db: sqlite3.Connection, source: str, marks: dict[str, Any]) -> None:
+        for key, value in marks.items():
+            if value is None:
+                db.execute("DELETE FROM checkpoints WHERE source = ? AND key = ?", (source, key))
+            else:
+                db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?)",
+                           (source, key, json.dumps(value)))
+
+    def live_ids(self, source: str) -> set[str]:
+        return {r[0] for r in self.db.execute(
+            "SELECT id FROM records WHERE source = ? AND deleted = 0", (source,))}
+
+    # -- runs ------------------------------------------------------------------------------
+    def start_run(self, source: str, now: datetime) -> int:
+        """Register a run; refuse if a live process is already harvesting this source.
+
+        Runs left 'running' by a process that no longer exists become 'interrupted'.
+        """
+        with self._tx() as db:
+            for run_id, pid in db.execute(
+                    "SELECT id, pid FROM runs WHERE source = ? AND status = 'running'",
+                    (source,)).fetchall():
+                if pid != os.getpid() and _alive(pid):
+                    raise RunInProgress(f"source {source!r} is being harvested by pid {pid}")
+                db.execute("UPDATE runs SET status = 'interrupted' WHERE id = ?", (run_id,))
+            cur = db.execute("INSERT INTO runs (source, pid, status, started_at) VALUES (?,?,?,?)",
+                             (source, os.getpid(), "running", iso(now)))
+            return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, report: dict[str, Any], now: datetime) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE runs SET status = ?, finished_at = ?, report = ? WHERE id = ?",
+                       (status, iso(now), json.dumps(report), run_id))
+
+    def runs(self, source: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        sql = "SELECT id, source, status, started_at, finished_at, report FROM runs"
+        args: list[Any] = []
+        if source:
+            sql, args = sql + " WHERE source = ?", [source]
+        rows = self.db.execute(sql + " ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall()
+        return [{"id": r[0], "source": r[1], "status": r[2], "started_at": r[3],
+                 "finished_at": r[4], "report": json.loads(r[5]) if r[5] else None} for r in rows]
+
+    def sources(self) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT source FROM records UNION SELECT source FROM runs ORDER BY 1")]
+
+
+class RunInProgress(RuntimeError):
+    pass
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+__all__ = ["Store", "Batch", "BatchCounts", "RunInProgress"]
