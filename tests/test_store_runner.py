@@ -1,0 +1,166 @@
+"""Record store and harvest runner: counting, datestamps, sequence numbers, checkpoints,
+failures and a source that breaks mid-run."""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from gateway.harvest import Runner
+from gateway.index.embedded import EmbeddedIndex
+from gateway.store import Batch, RunInProgress, Store
+from harvesters.events import Delete, Failure, Mark, Unchanged, Upsert
+from mappings.record import with_hash
+
+from .factories import NOW, make_record
+
+
+class ListHarvester:
+    """A harvester that replays a list of events (optionally raising after some)."""
+
+    def __init__(self, events, name="test", explode_after=None):
+        self.name, self.events, self.explode_after = name, events, explode_after
+        self.checkpoints = []
+
+    def harvest(self, checkpoint):
+        self.checkpoints.append(dict(checkpoint))
+        for n, event in enumerate(self.events):
+            if n == self.explode_after:
+                raise ConnectionError("source went away")
+            yield event
+
+
+def unit(i, **kw):
+    r = make_record(i, **kw)
+    return [Upsert(r), Mark(f"unit{i}", {"v": 1})]
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(tmp_path / "store.sqlite")
+
+
+@pytest.fixture
+def index(tmp_path):
+    return EmbeddedIndex(tmp_path / "index.sqlite")
+
+
+def clock_at(t):
+    return lambda: t
+
+
+def test_store_uses_wal_and_counts_new_changed_unchanged(store):
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    a, b = make_record(1), make_record(2)
+    c1 = store.apply_batch("test", Batch(upserts=[a, b]), NOW)
+    assert (c1.new, c1.changed, c1.unchanged) == (2, 0, 0)
+    b2 = with_hash(replace(b, title="Changed title"))
+    later = NOW + timedelta(hours=1)
+    c2 = store.apply_batch("test", Batch(upserts=[a, b2]), later)
+    assert (c2.new, c2.changed, c2.unchanged) == (0, 1, 1)
+    assert store.get(a.id).datestamp == NOW          # unchanged keeps its datestamp
+    assert store.get(b.id).datestamp == later
+    assert store.get(b.id).title == "Changed title"
+
+
+def test_sequence_moves_on_every_change_only(store):
+    a = make_record(1)
+    store.apply_batch("test", Batch(upserts=[a]), NOW)
+    s1 = store.last_seq()
+    store.apply_batch("test", Batch(upserts=[a]), NOW)
+    assert store.last_seq() == s1
+    store.apply_batch("test", Batch(deletes=[a.id]), NOW)
+    assert store.last_seq() == s1 + 1
+    seqs = [s for s, _ in store.changes_since(0)]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+def test_tombstone_drops_personal_data_and_keeps_sets(store):
+    a = make_record(1)
+    store.apply_batch("test", Batch(upserts=[a]), NOW)
+    store.apply_batch("test", Batch(deletes=[a.id, "test:dataset:unknown"]), NOW)
+    t = store.get(a.id)
+    assert t.deleted and t.deleted_at == NOW and t.datestamp == NOW
+    assert t.creators == () and t.description is None
+    assert t.facility == a.facility and t.techniques == a.techniques
+    assert store.get("test:dataset:unknown") is None
+    # a deleted record that comes back is new again
+    c = store.apply_batch("test", Batch(upserts=[a]), NOW + timedelta(days=1))
+    assert c.new == 1 and not store.get(a.id).deleted
+
+
+def test_runner_report_counts_and_index_follow(store, index):
+    events = [*unit(1), *unit(2), Failure("bad.h5", "truncated file"),
+              Unchanged("same.h5", 3), Mark("same.h5", {"v": 0})]
+    report = Runner(store, index, clock=clock_at(NOW)).run(ListHarvester(events))
+    assert report.status == "ok"
+    assert (report.seen, report.new, report.unchanged, report.failed) == (5, 2, 3, 1)
+    assert report.failures == [{"ref": "bad.h5", "reason": "truncated file"}]
+    assert index.count() == 2 and index.last_seq() == store.last_seq()
+    assert store.checkpoint("test") == {"unit1": {"v": 1}, "unit2": {"v": 1},
+                                        "same.h5": {"v": 0}}
+    runs = store.runs("test")
+    assert runs[0]["status"] == "ok" and runs[0]["report"]["new"] == 2
+
+
+def test_runner_rejects_invalid_records_and_keeps_the_rest(store, index):
+    bad = replace(make_record(2), creators=(replace(make_record(2).creators[0],
+                                                    orcid="https://orcid.org/0000-0002-1825-0098"),))
+    events = [*unit(1), Upsert(bad), Mark("unit2", {}), *unit(3)]
+    report = Runner(store, index, clock=clock_at(NOW)).run(ListHarvester(events))
+    assert report.failed == 1 and report.new == 2
+    assert "creators.0.orcid" in report.failures[0]["reason"]
+    assert store.get(bad.id) is None
+
+
+def test_source_failure_keeps_committed_units_and_checkpoint_consistent(store, index):
+    events = [*unit(1), *unit(2), Upsert(make_record(3))]  # unit 3 never marked
+    h = ListHarvester(events + [Mark("unit3", {"v": 1})], explode_after=5)
+    report = Runner(store, index, batch_size=1000, clock=clock_at(NOW)).run(h)
+    assert report.status == "failed" and "source went away" in report.error
+    assert store.count() == 2                       # whole units kept, the open one dropped
+    assert set(store.checkpoint("test")) == {"unit1", "unit2"}
+    assert index.count() == 2
+    # the next run resumes from the durable checkpoint without duplicates
+    h2 = ListHarvester(events + [Mark("unit3", {"v": 1})])
+    report2 = Runner(store, index, clock=clock_at(NOW)).run(h2)
+    assert h2.checkpoints[0] == {"unit1": {"v": 1}, "unit2": {"v": 1}}
+    assert report2.status == "ok" and store.count() == 3 and index.count() == 3
+    assert report2.new == 1 and report2.unchanged == 2
+
+
+def test_delete_event_creates_tombstone_and_unindexes(store, index):
+    Runner(store, index, clock=clock_at(NOW)).run(ListHarvester([*unit(1), *unit(2)]))
+    r = make_record(1)
+    report = Runner(store, index, clock=clock_at(NOW)).run(
+        ListHarvester([Delete(r.id), Mark("unit1", None)]))
+    assert report.deleted == 1
+    assert store.get(r.id).deleted and index.count() == 1
+    assert "unit1" not in store.checkpoint("test")
+
+
+def test_index_catches_up_after_it_missed_a_commit(store, index):
+    store.apply_batch("test", Batch(upserts=[make_record(1), make_record(2)]), NOW)
+    assert index.count() == 0  # as if the process died between store commit and index update
+    Runner(store, index, clock=clock_at(NOW)).run(ListHarvester([]))
+    assert index.count() == 2
+
+
+def test_a_second_live_harvest_of_the_same_source_is_refused(store, index, tmp_path):
+    db = sqlite3.connect(tmp_path / "store.sqlite")
+    store.start_run("test", NOW)
+    db.execute("UPDATE runs SET pid = 1")  # pid 1 is alive (init)
+    db.commit()
+    with pytest.raises(RunInProgress):
+        store.start_run("test", NOW)
+
+
+def test_stale_running_runs_become_interrupted(store, tmp_path):
+    run_id = store.start_run("test", NOW)
+    db = sqlite3.connect(tmp_path / "store.sqlite")
+    db.execute("UPDATE runs SET pid = 999999999 WHERE id = ?", (run_id,))
+    db.commit()
+    store.start_run("test", NOW)
+    assert [r["status"] for r in store.runs("test")] == ["running", "interrupted"]
