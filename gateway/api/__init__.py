@@ -1,0 +1,78 @@
+"""The native JSON API: /api/search, /api/records/<id>, /health."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+
+from mappings.access import Visibility, tombstone_disclosable, visibility
+from mappings.record import Record, iso, to_dict
+
+from ..context import Gateway
+from ..errors import Gone, NotFound, error_response
+from ..index import FacetValue, QueryError, Result
+from .params import search_query
+
+bp = Blueprint("api", __name__)
+
+
+def gateway() -> Gateway:
+    return current_app.extensions["fairgate"]
+
+
+@bp.errorhandler(QueryError)
+def _query_error(exc: QueryError) -> Any:
+    return error_response(400, "bad_request", str(exc),
+                          {"parameter": "cursor"} if "cursor" in str(exc) else None)
+
+
+@bp.get("/api/search")
+def search() -> Any:
+    gw = gateway()
+    query = search_query(request.args, default_size=gw.config.page_size,
+                         max_size=gw.config.max_page_size)
+    result = gw.index.search(query, gw.clock())
+    records = gw.store.get_many([h.id for h in result.hits])
+    return jsonify(_search_body(result, records))
+
+
+def _search_body(result: Result, records: dict[str, Record]) -> dict[str, Any]:
+    hits = [{"id": h.id, "score": h.score, "url": url_for("api.record", record_id=h.id,
+                                                          _external=True),
+             "record": to_dict(records[h.id])}
+            for h in result.hits if h.id in records]
+    body: dict[str, Any] = {"total": result.total, "hits": hits,
+                            "facets": {k: [_facet(v) for v in vs]
+                                       for k, vs in result.facets.items()},
+                            "next_cursor": result.next_cursor}
+    if result.next_cursor:
+        args = request.args.to_dict(flat=False)
+        args["cursor"] = [result.next_cursor]
+        body["next"] = url_for("api.search", _external=True, **args)
+    return body
+
+
+def _facet(v: FacetValue) -> dict[str, Any]:
+    out: dict[str, Any] = {"value": v.value, "count": v.count}
+    if v.label is not None:
+        out["label"] = v.label
+    return out
+
+
+@bp.get("/api/records/<path:record_id>")
+def record(record_id: str) -> Any:
+    gw = gateway()
+    found, now = gw.store.get(record_id), gw.clock()
+    if found is not None and tombstone_disclosable(found, now):
+        raise Gone(f"record {record_id!r} was deleted", deleted_at=iso(found.deleted_at))
+    if found is None or visibility(found, now) is not Visibility.PUBLIC:
+        raise NotFound(f"no public record {record_id!r}")  # embargoed looks like unknown
+    return jsonify(to_dict(found))
+
+
+@bp.get("/health")
+def health() -> Any:
+    gw = gateway()
+    lag = gw.store.last_seq() - gw.index.last_seq()
+    return jsonify(status="ok" if lag == 0 else "catching_up", records=gw.store.count(),
+                   indexed=gw.index.count(), index_lag=lag)

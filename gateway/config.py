@@ -1,0 +1,100 @@
+"""Configuration: defaults, then a `fairgate.toml` file, then `FAIRGATE_*` environment variables.
+
+Every key is documented in docs/configuration.md (a test keeps the two in step).
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "FAIRGATE_"
+DEFAULT_FILE = "fairgate.toml"
+
+
+class ConfigError(ValueError):
+    """A configuration file or value that cannot be used; the message says which and why."""
+
+
+@dataclass
+class Config:
+    data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str = ""  # public URL of the gateway; default http://{host}:{port}
+    index: str = "embedded"
+    batch_size: int = 500
+    page_size: int = 20
+    max_page_size: int = 100
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        if not self.base_url:
+            self.base_url = f"http://{self.host}:{self.port}"
+        self.base_url = self.base_url.rstrip("/")
+        if self.index != "embedded":
+            raise ConfigError(f"index: unknown backend {self.index!r} (available: embedded)")
+        for name, options in self.sources.items():
+            if not isinstance(options, dict) or "type" not in options:
+                raise ConfigError(f"sources.{name}: a table with at least a 'type' key")
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "store.sqlite"
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "index.sqlite"
+
+
+SCALAR_KEYS = {f.name: f.type for f in fields(Config) if f.name != "sources"}
+
+
+def _coerce(key: str, value: Any) -> Any:
+    kind = SCALAR_KEYS[key]
+    try:
+        return int(value) if kind == "int" else value
+    except ValueError:
+        raise ConfigError(f"{key}: {value!r} is not a whole number") from None
+
+
+def load_config(path: str | os.PathLike[str] | None = None,
+                env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+    """Build the configuration. `path` (or FAIRGATE_CONFIG, or ./fairgate.toml if present)
+    is read first; FAIRGATE_<KEY> environment variables win over it; `overrides` win over all.
+    A relative `data_dir` or source `root` is taken relative to the config file's folder."""
+    env = os.environ if env is None else env
+    path = path or env.get(ENV_PREFIX + "CONFIG") or (
+        DEFAULT_FILE if Path(DEFAULT_FILE).exists() else None)
+    values: dict[str, Any] = {}
+    if path:
+        values = _read_toml(Path(path))
+    for key in SCALAR_KEYS:
+        if (ENV_PREFIX + key.upper()) in env:
+            values[key] = env[ENV_PREFIX + key.upper()]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(values) - set(SCALAR_KEYS) - {"sources"}
+    if unknown:
+        raise ConfigError(f"unknown configuration key(s): {', '.join(sorted(unknown))}")
+    values = {k: (_coerce(k, v) if k in SCALAR_KEYS else v) for k, v in values.items()}
+    return Config(**values)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            values = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    base = path.resolve().parent
+    if "data_dir" in values:
+        values["data_dir"] = base / values["data_dir"]
+    for options in values.get("sources", {}).values():
+        if isinstance(options, dict) and "root" in options:
+            options["root"] = str(base / options["root"])
+    return values
