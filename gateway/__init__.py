@@ -1,0 +1,1 @@
+"""The application: record store, search index, harvest runner, Flask app and CLI."""
