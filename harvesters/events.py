@@ -47,7 +47,16 @@ class Mark:
     value: Any
 
 
-Event = Union[Upsert, Delete, Unchanged, Failure, Mark]
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """Optional, first: how many units (files, pages) this run will go through. Each unit
+    ends with a `Mark`, an `Unchanged` or a `Failure`; progress reporting counts them."""
+
+    units: int
+
+
+Event = Union[Upsert, Delete, Unchanged, Failure, Mark, Planned]
+UNIT_ENDS = (Mark, Unchanged, Failure)
 
 
 class Harvester(Protocol):

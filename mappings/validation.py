@@ -207,9 +207,12 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+_SCHEMA = RecordSchema()  # stateless between calls; built once, not per record
+
+
 def check_dict(data: dict[str, Any]) -> dict[str, list[str]]:
     """Field path -> messages for a record's JSON dict; empty when valid."""
-    return flatten(RecordSchema().validate(data))
+    return flatten(_SCHEMA.validate(data))
 
 
 def validate(record: Record) -> Record:
