@@ -22,7 +22,7 @@ import h5py
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway.demo_data import write_bliss_files  # noqa: E402
+from gateway.demo import write_bliss_files  # noqa: E402
 from gateway.harvest import Runner  # noqa: E402
 from gateway.index.embedded import EmbeddedIndex  # noqa: E402
 from gateway.store import Store  # noqa: E402

@@ -15,7 +15,7 @@ import requests
 
 from gateway.cli import main
 from gateway.config import Config, ConfigError, load_config
-from gateway.demo_data import write_bliss_files
+from gateway.demo import write_bliss_files
 from gateway.sources import NEXUS_OPTIONS, SourceError, build_harvester
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.demo_data import write_bliss_files
+from gateway.demo import write_bliss_files
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .config import Config
+from ..config import Config
+from .writer import write_demo_facility
 
 SOURCE = "esrf-demo"
 ESRF_ROR = "https://ror.org/02550n020"
@@ -31,8 +32,6 @@ def demo_config(config: Config, *, scans: int) -> Config:
 
 
 def ensure_facility(root: Path, scans: int) -> None:
-    from .demo_data import write_demo_facility
-
     stamp = root / ".demo.json"
     wanted = {"scans": scans, "version": 1}
     if stamp.exists() and json.loads(stamp.read_text()) == wanted:
