@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from harvesters.events import Delete, Event, Failure, Harvester, Mark, Unchanged, Upsert
+from harvesters.events import (UNIT_ENDS, Delete, Event, Failure, Harvester, Mark, Planned,
+                               Unchanged, Upsert)
 from mappings.record import iso
 from mappings.validation import RecordInvalid, validate
 
@@ -36,6 +37,8 @@ class RunReport:
     unchanged: int = 0
     deleted: int = 0
     failed: int = 0
+    planned: int | None = None  # units (files, pages) the harvester announced, if it knew
+    units_done: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
     error: str | None = None
     started_at: str | None = None
@@ -102,8 +105,12 @@ class Runner:
                     if len(batch) >= self.batch_size:
                         self._commit(harvester.name, batch, report)
                         batch = Batch()
+                elif isinstance(event, Planned):
+                    report.planned = event.units
                 else:
                     self._collect(event, unit, report)
+                if isinstance(event, UNIT_ENDS):
+                    report.units_done += 1
                 if self.progress:
                     self.progress.update(report)
         except BaseException:

@@ -2,6 +2,7 @@
 failures and a source that breaks mid-run."""
 from __future__ import annotations
 
+import io
 import sqlite3
 from dataclasses import replace
 from datetime import timedelta
@@ -11,7 +12,8 @@ import pytest
 from gateway.harvest import Runner
 from gateway.index.embedded import EmbeddedIndex
 from gateway.store import Batch, RunInProgress, Store
-from harvesters.events import Delete, Failure, Mark, Unchanged, Upsert
+from gateway.progress import Progress
+from harvesters.events import Delete, Failure, Mark, Planned, Unchanged, Upsert
 from mappings.record import with_hash
 
 from .factories import NOW, make_record
@@ -164,3 +166,27 @@ def test_stale_running_runs_become_interrupted(store, tmp_path):
     db.commit()
     store.start_run("test", NOW)
     assert [r["status"] for r in store.runs("test")] == ["running", "interrupted"]
+
+
+class FakeTTY(io.StringIO):
+    def __init__(self, tty: bool):
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_bar_on_a_terminal_log_lines_otherwise(store, index, tty):
+    events = [Planned(4), *unit(1), *unit(2), Failure("x", "bad"), Unchanged("y", 2)]
+    stream = FakeTTY(tty)
+    Runner(store, index, clock=clock_at(NOW), progress=Progress(stream, interval=0)).run(
+        ListHarvester(events))
+    out = stream.getvalue()
+    if tty:
+        assert "[" + "#" * 30 + "] 100%" in out and "4/4 units" in out and "\r" in out
+    else:
+        assert "\r" not in out and "[#" not in out
+        assert "harvest progress test: 4/4 units" in out
+    assert "harvest done test: ok; seen 4, new 2" in out and "failed x: bad" in out
