@@ -28,8 +28,9 @@ Decisions:
 - The facility comes from the context (the operator's authority); a file's source name is kept
   as the string parameter "source_name" and is the facility name only when the context has none.
 - Placeholders ("Unnamed Sample", "DEFAULT", "SAMPLE-CHAR-DATA", "UNKNOWN", unfilled "{...}"
-  templates, ...) count as absent. The title falls back to the sample name, then to
-  "<file stem> <entry name>".
+  templates, ...) count as absent. A Bliss scan's title is its scan command, so it becomes
+  "<file stem> scan <entry>: <command>"; other titles are kept, falling back to a subentry's
+  title, the sample name, then "<file stem> <entry name>".
 - ORCID iDs are normalised to https://orcid.org/... and dropped (the person stays) when
   malformed or when the check digit is wrong; a context ROR that is not a ROR id URL is dropped.
   A person whose name looks like an e-mail address is dropped.
