@@ -144,3 +144,10 @@ def test_demo_harvests_and_serves_over_http(tmp_path):
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)\n```", readme, re.S)
+    assert blocks[0] == "pip install -e . && fairgate demo"
+    assert blocks[1] in (ROOT / ".ci" / "run").read_text().splitlines()
