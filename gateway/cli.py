@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -95,7 +96,8 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     from werkzeug.serving import run_simple
 
     from .app import create_app
-    host, port = args.host or config.host, args.port or config.port
+    config = replace(config, host=args.host or config.host, port=args.port or config.port)
+    host, port = config.host, config.port
     app = create_app(config)
     gw: Gateway = app.extensions["fairgate"]
     catch_up(gw.store, gw.index)

@@ -32,14 +32,17 @@ class Config:
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
-        if not self.base_url:
-            self.base_url = f"http://{self.host}:{self.port}"
         self.base_url = self.base_url.rstrip("/")
         if self.index != "embedded":
             raise ConfigError(f"index: unknown backend {self.index!r} (available: embedded)")
         for name, options in self.sources.items():
             if not isinstance(options, dict) or "type" not in options:
                 raise ConfigError(f"sources.{name}: a table with at least a 'type' key")
+
+    @property
+    def public_url(self) -> str:
+        """The gateway's public URL: `base_url`, else http://{host}:{port}."""
+        return self.base_url or f"http://{self.host}:{self.port}"
 
     @property
     def store_path(self) -> Path:

@@ -100,7 +100,8 @@ class Runner:
         try:
             for event in harvester.harvest(self.store.checkpoint(harvester.name)):
                 if isinstance(event, Mark):
-                    _merge(batch, unit, event)
+                    unit.marks[event.key] = event.value
+                    batch.extend(unit)
                     unit = Batch()
                     if len(batch) >= self.batch_size:
                         self._commit(harvester.name, batch, report)
@@ -116,7 +117,7 @@ class Runner:
         except BaseException:
             self._commit(harvester.name, batch, report)  # keep the whole units done so far
             raise
-        _merge(batch, unit, None)  # a harvester may end without a final mark
+        batch.extend(unit)  # a harvester may end without a final mark
         self._commit(harvester.name, batch, report)
 
     @staticmethod
@@ -124,11 +125,11 @@ class Runner:
         if isinstance(event, Upsert):
             report.seen += 1
             try:
-                unit.upserts.append(validate(event.record))
+                unit.upsert(validate(event.record))
             except RecordInvalid as exc:
                 report.fail(event.record.id, f"invalid record: {exc}")
         elif isinstance(event, Delete):
-            unit.deletes.append(event.id)
+            unit.delete(event.id)
         elif isinstance(event, Unchanged):
             report.seen += event.count
             report.unchanged += event.count
@@ -145,9 +146,3 @@ class Runner:
         report.deleted += counts.deleted
         catch_up(self.store, self.index)
 
-
-def _merge(batch: Batch, unit: Batch, mark: Mark | None) -> None:
-    batch.upserts += unit.upserts
-    batch.deletes += unit.deletes
-    if mark is not None:
-        batch.marks[mark.key] = mark.value

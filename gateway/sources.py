@@ -30,6 +30,13 @@ def _nexus(name: str, opts: dict[str, Any], clock: Callable[[], datetime]) -> Ha
         raise SourceError(f"sources.{name}: unknown option(s) {', '.join(sorted(unknown))}")
     if "root" not in opts:
         raise SourceError(f"sources.{name}: 'root' (the directory to walk) is required")
+    _types(name, opts, {"root": str, "facility": str, "facility_ror": str, "timezone": str,
+                        "license": str, "probe": str, "embargo_days": int,
+                        "max_bytes_per_file": int})
+    patterns = opts.get("patterns", DEFAULT_PATTERNS)
+    if isinstance(patterns, str) or not all(isinstance(p, str) and p and not p.startswith("/")
+                                            for p in patterns):
+        raise SourceError(f"sources.{name}: patterns must be a list of relative glob patterns")
     root = Path(opts["root"])
     if not root.is_dir():
         raise SourceError(f"sources.{name}: root {str(root)!r} is not a directory")
@@ -39,13 +46,20 @@ def _nexus(name: str, opts: dict[str, Any], clock: Callable[[], datetime]) -> Ha
         raise SourceError(f"sources.{name}: unknown timezone {opts.get('timezone')!r}") from None
     try:
         return NexusHarvester(
-            name, root, opts.get("patterns", DEFAULT_PATTERNS),
+            name, root, patterns,
             facility_name=opts.get("facility"), facility_ror=opts.get("facility_ror"), tz=tz,
             license=opts.get("license", "CC-BY-4.0"), embargo_days=opts.get("embargo_days"),
             default_probe=opts.get("probe"),
             max_bytes_per_file=opts.get("max_bytes_per_file", 1_000_000), clock=clock)
     except (TypeError, ValueError) as exc:
         raise SourceError(f"sources.{name}: {exc}") from None
+
+
+def _types(name: str, opts: dict[str, Any], types: dict[str, type]) -> None:
+    for key, kind in types.items():
+        value = opts.get(key)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise SourceError(f"sources.{name}: {key} must be a {kind.__name__}, got {value!r}")
 
 
 BUILDERS: dict[str, Callable[[str, dict[str, Any], Callable[[], datetime]], Harvester]] = {

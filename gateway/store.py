@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -64,16 +64,31 @@ class BatchCounts:
     deleted: int = 0
 
 
-@dataclass
 class Batch:
-    """What the runner collected between two commits."""
+    """What the runner collected between two commits: per record id, the LAST operation
+    (a record to upsert, or None to delete), in first-seen order; plus checkpoint marks."""
 
-    upserts: list[Record] = field(default_factory=list)
-    deletes: list[str] = field(default_factory=list)
-    marks: dict[str, Any] = field(default_factory=dict)  # key -> value (None = remove)
+    def __init__(self, upserts: Iterable[Record] = (), deletes: Iterable[str] = (),
+                 marks: dict[str, Any] | None = None):
+        self.ops: dict[str, Record | None] = {}
+        self.marks: dict[str, Any] = dict(marks or {})  # key -> value (None = remove)
+        for record in upserts:
+            self.upsert(record)
+        for rid in deletes:
+            self.delete(rid)
+
+    def upsert(self, record: Record) -> None:
+        self.ops[record.id] = record
+
+    def delete(self, rid: str) -> None:
+        self.ops[rid] = None
+
+    def extend(self, other: "Batch") -> None:
+        self.ops.update(other.ops)
+        self.marks.update(other.marks)
 
     def __len__(self) -> int:
-        return len(self.upserts) + len(self.deletes)
+        return len(self.ops)
 
 
 class Store:
@@ -97,7 +112,8 @@ class Store:
                                check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoint; safe under WAL
-        conn.executescript(SCHEMA)
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'records'").fetchone():
+            conn.executescript(SCHEMA)  # once per file: readers never need the write lock
         return conn
 
     def close(self) -> None:
@@ -170,27 +186,25 @@ class Store:
         """
         counts = BatchCounts()
         with self._tx() as db:
-            known = self.hashes([r.id for r in batch.upserts] + batch.deletes)
+            known = self.hashes(list(batch.ops))
             seq = db.execute("SELECT value FROM sequence").fetchone()[0]
-            for record in batch.upserts:
-                old = known.get(record.id)
-                if old is not None and old == (record.provenance.content_hash, False):
+            for rid, record in batch.ops.items():
+                old = known.get(rid)  # (content hash, deleted) or None
+                if record is None:
+                    if old is None or old[1]:
+                        continue  # unknown or already a tombstone
+                    seq += 1
+                    self._write(db, tombstone(self._get(db, rid), now), seq)
+                    counts.deleted += 1
+                elif old == (record.provenance.content_hash, False):
                     counts.unchanged += 1
-                    continue
-                if old is None or old[1]:
-                    counts.new += 1
                 else:
-                    counts.changed += 1
-                seq += 1
-                self._write(db, replace(record, datestamp=now), seq)
-                known[record.id] = (record.provenance.content_hash, False)
-            for rid in batch.deletes:
-                if known.get(rid, ("", True))[1]:
-                    continue  # unknown or already a tombstone
-                seq += 1
-                self._write(db, tombstone(self._get(db, rid), now), seq)
-                known[rid] = (known[rid][0], True)
-                counts.deleted += 1
+                    if old is None or old[1]:
+                        counts.new += 1
+                    else:
+                        counts.changed += 1
+                    seq += 1
+                    self._write(db, replace(record, datestamp=now), seq)
             db.execute("UPDATE sequence SET value = ?", (seq,))
             self._marks(db, source, batch.marks)
         return counts

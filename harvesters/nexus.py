@@ -67,11 +67,18 @@ class NexusHarvester:
 
     def harvest(self, checkpoint: Mapping[str, Any]) -> Iterator[Event]:
         """Events for every file, then Deletes for files gone since `checkpoint`.
-        FileNotFoundError if the root is missing (an unmounted disk must not delete all)."""
+        FileNotFoundError if the root is missing, or holds no matching file while the
+        checkpoint lists some (an unmounted disk, often an empty mount point, must not
+        delete everything)."""
         if not self.root.is_dir():
             raise FileNotFoundError(f"NeXus root {str(self.root)!r} is not a directory")
         ctx = self._context(harvested_at=self._clock())
         files = self.files()
+        if not files and checkpoint:
+            raise FileNotFoundError(
+                f"no file under {str(self.root)!r} matches {list(self.patterns)} although "
+                f"{len(checkpoint)} were harvested before: refusing to delete them all "
+                "(is the disk mounted?)")
         seen = {relpath for relpath, _ in files}
         vanished = sorted(set(checkpoint) - seen)
         yield Planned(len(files) + len(vanished))

@@ -33,8 +33,10 @@ def is_public(record: Record, now: datetime) -> bool:
 def tombstone_disclosable(record: Record, now: datetime) -> bool:
     """A deleted record may be announced as deleted (OAI header, HTTP 410) only if its
     embargo had ended: the deletion of a never-public record reveals nothing."""
-    release = record.dates.release_date
-    return record.deleted and (release is None or release <= now)
+    release, deleted_at = record.dates.release_date, record.deleted_at
+    if not record.deleted or deleted_at is None or deleted_at > now:
+        return False
+    return release is None or release <= deleted_at
 
 
 def public_datestamp(record: Record, now: datetime) -> datetime | None:

@@ -350,9 +350,16 @@ def _dates(entry: dict, ctx: NexusContext) -> Dates:
                  modified=parse_time(file.get("file_update_time"), tz), release_date=release)
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9/._-]+")
+
+
 def record_id(source: str, relpath: str, entry_name: str) -> str:
-    """`<source>:dataset:<percent-encoded relpath/entry>`: URL-safe and stable."""
-    return f"{source}:dataset:{quote(relpath + '/' + entry_name, safe='/-._~')}"
+    """`<source>:dataset:<relpath>/<entry>` with every byte outside [A-Za-z0-9/._-] written
+    as ~XX (UTF-8, upper-case hex; '~' itself too). Injective, stable, and usable verbatim
+    in a URL path: no '%', so nothing is decoded on the way in."""
+    escaped = _UNSAFE.sub(lambda m: "".join(f"~{b:02X}" for b in m.group().encode()),
+                          f"{relpath}/{entry_name}")
+    return f"{source}:dataset:{escaped}"
 
 
 def entry_to_record(entry: dict, relpath: str, ctx: NexusContext) -> Record:

@@ -28,7 +28,8 @@ def test_file_then_env_then_overrides(tmp_path):
     c = load_config(cfg, env={"FAIRGATE_PORT": "9100"})
     assert c.data_dir == tmp_path / "d" and c.port == 9100 and c.host == "127.0.0.2"
     assert c.sources["a"]["root"] == str(tmp_path / "files")
-    assert c.base_url == "http://127.0.0.2:9100"
+    assert c.public_url == "http://127.0.0.2:9100"
+    assert load_config(env={"FAIRGATE_BASE_URL": "https://x.org/g/"}).public_url == "https://x.org/g"
     assert load_config(cfg, env={"FAIRGATE_PORT": "9100"}, port=1).port == 1
     via_env = load_config(env={"FAIRGATE_CONFIG": str(cfg)})
     assert via_env.port == 9000
@@ -59,6 +60,10 @@ def test_missing_config_file(tmp_path):
     ({"type": "nexus", "root": "/definitely/not/here"}, "not a directory"),
     ({"type": "nexus", "root": ".", "timezone": "Mars/Olympus"}, "unknown timezone"),
     ({"type": "nexus", "root": ".", "colour": "red"}, "unknown option"),
+    ({"type": "nexus", "root": ".", "patterns": "**/*.h5"}, "list of relative glob"),
+    ({"type": "nexus", "root": ".", "patterns": ["/abs/*.h5"]}, "list of relative glob"),
+    ({"type": "nexus", "root": ".", "timezone": 5}, "timezone must be a str"),
+    ({"type": "nexus", "root": ".", "embargo_days": "3y"}, "embargo_days must be a int"),
 ])
 def test_bad_source_options(options, message):
     with pytest.raises(SourceError, match=message):
@@ -134,9 +139,9 @@ def test_demo_harvests_and_serves_over_http(tmp_path):
                 break
             except requests.ConnectionError:
                 time.sleep(0.2)
-        assert health["status"] == "ok" and health["records"] >= 300
+        assert health == {"status": "ok"}
         body = requests.get(base + "/api/search", params={"size": 0}, timeout=10).json()
-        assert 0 < body["total"] < health["records"]  # some scans are under embargo
+        assert 0 < body["total"] < 360  # some of the 360 demo scans are under embargo
         assert len(body["facets"]["instrument"]) >= 6
         hit = requests.get(base + "/api/search", params={"q": "CeO2", "size": 1},
                            timeout=10).json()["hits"][0]

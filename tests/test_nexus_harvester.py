@@ -456,12 +456,14 @@ def test_missing_root_raises_instead_of_deleting_everything(tmp_path):
 
 def test_directories_matching_a_pattern_are_not_files(tmp_path):
     write_bliss(tmp_path / "a.h5")
+    write_bliss(tmp_path / "b.h5", {"1.1": {}})
     h = harvester(tmp_path)
     _, checkpoint = run(h)
     (tmp_path / "a.h5").unlink()
     (tmp_path / "a.h5").mkdir()  # a file replaced by a directory of the same name
     events, checkpoint = run(h, checkpoint)
-    assert kinds(events) == ["Delete", "Delete", "Mark"] and checkpoint == {}
+    assert kinds(events) == ["Unchanged", "Delete", "Delete", "Mark"]
+    assert list(checkpoint) == ["b.h5"]
 
 
 def test_any_exception_becomes_a_failure(tmp_path, monkeypatch):
@@ -496,3 +498,13 @@ def test_a_new_mapping_version_reads_unchanged_files_again(tmp_path):
     assert kinds(run(h, older)[0]) == ["Upsert", "Mark"]
     legacy = {"a.h5": {k: v for k, v in checkpoint["a.h5"].items() if k != "mapping"}}
     assert kinds(run(h, legacy)[0]) == ["Upsert", "Mark"]
+
+
+def test_an_empty_root_does_not_delete_what_was_harvested(tmp_path):
+    root = tmp_path / "mnt"
+    write_bliss(root / "a.h5", {"1.1": {}})
+    h = harvester(root)
+    _, checkpoint = run(h)
+    (root / "a.h5").unlink()  # the mount point is there, the disk is not
+    with pytest.raises(FileNotFoundError, match="refusing to delete"):
+        list(h.harvest(checkpoint))

@@ -350,7 +350,7 @@ def test_id_url_safe_and_stable():
     relpath = "Soleil/données/file 2.nxs"
     r = record(entry, relpath=relpath)
     assert ID_RE.match(r.id)
-    assert r.id == "esrf:dataset:Soleil/donn%C3%A9es/file%202.nxs/scan%201.1%23a"
+    assert r.id == "esrf:dataset:Soleil/donn~C3~A9es/file~202.nxs/scan~201.1~23a"
     assert r.provenance.native_id == "Soleil/données/file 2.nxs#scan 1.1#a"
     again = entry_to_record(bliss_entry(name="scan 1.1#a"), relpath,
                             ctx(harvested_at=NOW + timedelta(days=1)))

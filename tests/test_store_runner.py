@@ -190,3 +190,17 @@ def test_progress_bar_on_a_terminal_log_lines_otherwise(store, index, tty):
         assert "\r" not in out and "[#" not in out
         assert "harvest progress test: 4/4 units" in out
     assert "harvest done test: ok; seen 4, new 2" in out and "failed x: bad" in out
+
+
+def test_the_last_operation_on_an_id_in_a_batch_wins(store):
+    a = make_record(1)
+    store.apply_batch("test", Batch(upserts=[a]), NOW)
+    batch = Batch()
+    batch.delete(a.id)
+    batch.upsert(a)                       # deleted, then back: stays live, unchanged
+    b = make_record(2)
+    batch.upsert(b)
+    batch.upsert(with_hash(replace(b, title="second version")))  # counted once, as new
+    counts = store.apply_batch("test", batch, NOW)
+    assert (counts.new, counts.changed, counts.unchanged, counts.deleted) == (1, 0, 1, 0)
+    assert not store.get(a.id).deleted and store.get(b.id).title == "second version"

@@ -10,7 +10,7 @@ from mappings.record import Record, iso, to_dict
 
 from ..context import Gateway
 from ..errors import Gone, NotFound, error_response
-from ..index import FacetValue, QueryError, Result
+from ..index import FacetValue, QueryError, Result, catch_up
 from .params import search_query
 
 bp = Blueprint("api", __name__)
@@ -31,14 +31,23 @@ def search() -> Any:
     gw = gateway()
     query = search_query(request.args, default_size=gw.config.page_size,
                          max_size=gw.config.max_page_size)
-    result = gw.index.search(query, gw.clock())
+    if gw.index.last_seq() < gw.store.last_seq():
+        catch_up(gw.store, gw.index)  # e.g. a harvest died between store commit and index
+    now = gw.clock()
+    result = gw.index.search(query, now)
     records = gw.store.get_many([h.id for h in result.hits])
-    return jsonify(_search_body(result, records))
+    # the store is the truth: never show what it no longer holds as public
+    public = {i: r for i, r in records.items() if visibility(r, now) is Visibility.PUBLIC}
+    return jsonify(_search_body(result, public))
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL under the configured base_url (never the client's Host header)."""
+    return gateway().config.public_url + url_for(endpoint, **values)
 
 
 def _search_body(result: Result, records: dict[str, Record]) -> dict[str, Any]:
-    hits = [{"id": h.id, "score": h.score, "url": url_for("api.record", record_id=h.id,
-                                                          _external=True),
+    hits = [{"id": h.id, "score": h.score, "url": public_url("api.record", record_id=h.id),
              "record": to_dict(records[h.id])}
             for h in result.hits if h.id in records]
     body: dict[str, Any] = {"total": result.total, "hits": hits,
@@ -48,7 +57,7 @@ def _search_body(result: Result, records: dict[str, Record]) -> dict[str, Any]:
     if result.next_cursor:
         args = request.args.to_dict(flat=False)
         args["cursor"] = [result.next_cursor]
-        body["next"] = url_for("api.search", _external=True, **args)
+        body["next"] = public_url("api.search", **args)
     return body
 
 
@@ -72,7 +81,8 @@ def record(record_id: str) -> Any:
 
 @bp.get("/health")
 def health() -> Any:
+    """Liveness for load balancers. No counts: they would include embargoed records
+    (operators have `fairgate status`)."""
     gw = gateway()
     lag = gw.store.last_seq() - gw.index.last_seq()
-    return jsonify(status="ok" if lag == 0 else "catching_up", records=gw.store.count(),
-                   indexed=gw.index.count(), index_lag=lag)
+    return jsonify(status="ok" if lag == 0 else "catching_up")

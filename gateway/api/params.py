@@ -8,6 +8,8 @@ from werkzeug.datastructures import MultiDict
 from ..errors import BadRequest
 from ..index import FACET_FIELDS, FILTER_FIELDS, SORTS, Query, QueryError
 
+MAX_VALUES = 100  # values of one filter parameter
+MAX_TEXT = 2000  # characters of q
 KNOWN = {"q", "sort", "size", "cursor", "facets", "from", "to", *FILTER_FIELDS}
 SINGLE = {"q", "sort", "size", "cursor", "facets", "from", "to"}
 
@@ -20,6 +22,11 @@ def search_query(args: MultiDict[str, str], *, default_size: int, max_size: int)
     for name in SINGLE:
         if len(args.getlist(name)) > 1:
             raise BadRequest(f"parameter {name!r} given more than once", parameter=name)
+    for name in FILTER_FIELDS:
+        if len(args.getlist(name)) > MAX_VALUES:
+            raise BadRequest(f"parameter {name!r}: at most {MAX_VALUES} values", parameter=name)
+    if len(args.get("q", "")) > MAX_TEXT:
+        raise BadRequest(f"parameter 'q': at most {MAX_TEXT} characters", parameter="q")
     try:
         return Query(
             text=args.get("q", ""),
@@ -61,7 +68,7 @@ def _facets(value: str | None) -> tuple[str, ...]:
 def _size(value: str | None, default: int, maximum: int) -> int:
     if value is None:
         return default
-    if not value.isdigit() or not 0 <= int(value) <= maximum:
+    if not (value.isascii() and value.isdigit()) or int(value) > maximum:
         raise BadRequest(f"parameter 'size' must be a whole number from 0 to {maximum}",
                          parameter="size")
     return int(value)

@@ -9,6 +9,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 from typing import Any
 
 from . import Query, QueryError
@@ -37,4 +38,15 @@ def decode(query: Query) -> list[Any] | None:
         raise QueryError("invalid cursor") from None
     if fp != fingerprint(query) or not isinstance(key, list) or len(key) != 2:
         raise QueryError("cursor does not belong to this query")
+    if not (_scalar(key[0]) and isinstance(key[1], str)):
+        raise QueryError("invalid cursor")
     return key
+
+
+def _scalar(value: Any) -> bool:
+    """A sort key SQLite can bind: text, a finite float, or a 64-bit integer."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool) and -2**63 <= value < 2**63

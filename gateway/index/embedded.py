@@ -11,16 +11,16 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
 from mappings.record import Record, iso
 
-from . import FacetValue, Hit, Query, Result
+from . import FacetValue, Hit, Query, QueryError, Result
 from . import cursor as cursors
 from .docs import index_terms, sort_date, text_fields
-from .textquery import to_fts
+from .textquery import TooManyTerms, to_fts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -70,7 +70,8 @@ class EmbeddedIndex:
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(SCHEMA)
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'docs'").fetchone():
+                conn.executescript(SCHEMA)  # once per file: readers never need the write lock
             self._local.conn = conn
         return conn
 
@@ -134,7 +135,10 @@ class EmbeddedIndex:
     # -- searching -----------------------------------------------------------------------
     def search(self, query: Query, now: datetime) -> Result:
         after = cursors.decode(query)
-        match_sql, args = self._matches(query, now)
+        try:
+            match_sql, args = self._matches(query, now)
+        except TooManyTerms as exc:
+            raise QueryError(str(exc)) from None
         db = self.db
         db.execute("BEGIN")  # one snapshot for total, page and facets
         try:
@@ -170,8 +174,8 @@ class EmbeddedIndex:
         if query.date_from:
             sql, args = sql + " AND d.sort_date >= ?", [*args, query.date_from.isoformat()]
         if query.date_to:
-            end = (query.date_to + timedelta(days=1)).isoformat()
-            sql, args = sql + " AND d.sort_date != '' AND d.sort_date < ?", [*args, end]
+            sql += " AND d.sort_date != '' AND substr(d.sort_date, 1, 10) <= ?"
+            args.append(query.date_to.isoformat())
         return sql, args
 
     @staticmethod

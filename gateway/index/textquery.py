@@ -10,17 +10,27 @@ import re
 
 _PART = re.compile(r'"([^"]*)"?|(\S+)')
 _WORD = re.compile(r"\w+")
+MAX_TERMS = 32       # more words than this is a 400, not minutes of CPU
+MAX_PHRASE = 16      # tokens kept of one phrase
+MIN_PREFIX = 2       # characters before a '*'; shorter prefixes are searched as words
+
+
+class TooManyTerms(ValueError):
+    pass
 
 
 def terms(text: str) -> list[tuple[list[str], bool]]:
-    """[(tokens of a phrase or word, is_prefix)], in order; empty pieces dropped."""
-    out = []
+    """[(tokens of a phrase or word, is_prefix)], in order, each once; empty pieces dropped.
+    Raises TooManyTerms beyond MAX_TERMS distinct terms."""
+    out: dict[tuple[tuple[str, ...], bool], None] = {}
     for phrase, word in _PART.findall(text):
-        piece = phrase if phrase else word
-        tokens = _WORD.findall(piece)
+        tokens = tuple(t.casefold() for t in _WORD.findall(phrase or word))[:MAX_PHRASE]
         if tokens:
-            out.append((tokens, bool(word) and word.endswith("*")))
-    return out
+            prefix = bool(word) and word.endswith("*") and len(tokens[-1]) >= MIN_PREFIX
+            out[(tokens, prefix)] = None
+            if len(out) > MAX_TERMS:
+                raise TooManyTerms(f"at most {MAX_TERMS} search terms")
+    return [(list(tokens), prefix) for tokens, prefix in out]
 
 
 def to_fts(text: str) -> str | None:
