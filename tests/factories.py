@@ -18,7 +18,8 @@ FACILITIES = [Facility("ESRF", "https://ror.org/02550n020"), Facility("ILL", Non
               Facility("PSI")]
 INSTRUMENTS = ["ID11", "ID13", "BM23", "D22", "SANS-I"]
 WORDS = ["cerium", "oxide", "lysozyme", "vesicle", "pressure", "catalyst", "zeolite",
-         "battery", "cathode", "protein", "thin", "film", "Ångström", "müller"]
+         "battery", "cathode", "protein", "thin", "film", "Ångström", "müller", "Cu_foil",
+         "LaB6_std"]
 
 
 def make_record(i: int, *, source: str = "test", kind: str = "dataset", title: str | None = None,

@@ -14,7 +14,7 @@ from mappings.record import Record
 def fold(text: str) -> list[str]:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.findall(r"\w+", text.casefold())
+    return re.findall(r"[^\W_]+", text.casefold())  # like FTS5 unicode61: '_' separates
 
 
 def searchable(r: Record) -> list[str]:

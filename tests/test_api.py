@@ -223,3 +223,10 @@ def test_too_many_terms_is_a_400_naming_q(client):
     err = assert_error(client.get("/api/search", query_string={
         "q": " ".join(f"w{i}" for i in range(40))}), 400, "bad_request")
     assert "terms" in err["message"]
+
+
+def test_an_id_with_escaped_characters_works_pasted_verbatim(app, client):
+    gw = app.extensions["fairgate"]
+    r = make_record(7004, id="test:dataset:donn~C3~A9es/file~202.nxs/1.1")
+    gw.store.apply_batch("test", Batch(upserts=[r]), NOW)
+    assert client.get("/api/records/test:dataset:donn~C3~A9es/file~202.nxs/1.1").status_code == 200

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import h5py
@@ -205,3 +205,12 @@ def test_write_bliss_files(tmp_path):
         [p.relative_to(tmp_path / "a") for p in paths[:5]]
     other = write_bliss_files(tmp_path / "c", 5, seed=8)
     assert [p.name for p in other] != [p.name for p in first]
+
+
+@pytest.mark.parametrize("today", [date(2026, 11, 23), date(2029, 12, 1), date(2041, 5, 5)])
+def test_the_demo_keeps_a_share_under_embargo_as_it_ages(tmp_path, today):
+    from gateway.demo import demo_embargo_days, write_demo_facility
+    summary = write_demo_facility(tmp_path, scans=300)
+    now = datetime.combine(today, datetime.min.time(), tzinfo=timezone.utc)
+    fraction = len(summary.embargoed(now, demo_embargo_days(today))) / summary.entries
+    assert 0.2 <= fraction <= 0.6

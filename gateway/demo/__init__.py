@@ -40,12 +40,13 @@ from __future__ import annotations
 
 from .catalogue import ESRFET_BASE, ESRFET_TO_PANET
 from .people import orcid_check_digit
-from .source import ESRF_ROR, SOURCE, demo_config, demo_source, ensure_facility
+from .source import ESRF_ROR, SOURCE, demo_config, demo_embargo_days, demo_source, ensure_facility
 from .summary import EMBARGO_DAYS, DemoEntry, DemoSummary, DemoUser
 from .writer import write_bliss_files, write_demo_facility
 
 __all__ = [
     "EMBARGO_DAYS", "ESRFET_BASE", "ESRFET_TO_PANET", "ESRF_ROR", "SOURCE", "DemoEntry",
-    "DemoSummary", "DemoUser", "demo_config", "demo_source", "ensure_facility",
+    "DemoSummary", "DemoUser", "demo_config", "demo_embargo_days", "demo_source",
+    "ensure_facility",
     "orcid_check_digit", "write_bliss_files", "write_demo_facility",
 ]
