@@ -5,7 +5,6 @@ import argparse
 import json
 import sys
 from dataclasses import replace
-from pathlib import Path
 from typing import Sequence
 
 from .config import Config, ConfigError, load_config

@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from mappings.record import Record, from_dict, iso, to_dict, tombstone
+
+from .sqlite import SQLiteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -91,36 +91,10 @@ class Batch:
         return len(self.ops)
 
 
-class Store:
+class Store(SQLiteFile):
     """The SQLite record store. One connection per thread; safe to share across threads."""
 
-    def __init__(self, path: str | os.PathLike[str]):
-        self.path = Path(path)
-        self._local = threading.local()
-
-    # -- connection ----------------------------------------------------------------------
-    @property
-    def db(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._connect()
-        return conn
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                               check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoint; safe under WAL
-        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'records'").fetchone():
-            conn.executescript(SCHEMA)  # once per file: readers never need the write lock
-        return conn
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+    SCHEMA, MARKER = SCHEMA, "records"
 
     def _tx(self) -> "_Transaction":
         return _Transaction(self.db)

@@ -96,7 +96,7 @@ def test_harvest_status_reindex(tmp_path, capsys):
     write_bliss_files(files, 6)
     (files / "broken.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
     cfg = tmp_path / "fairgate.toml"
-    cfg.write_text(f'data_dir = "var"\n[sources.bl]\ntype = "nexus"\nroot = "files"\n'
+    cfg.write_text('data_dir = "var"\n[sources.bl]\ntype = "nexus"\nroot = "files"\n'
                    f'patterns = ["**/*.h5"]\nfacility = "ESRF"\n')
     assert main(["--config", str(cfg), "harvest", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)[0]

@@ -8,15 +8,13 @@ dates, visibility).
 """
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Iterable
 
 from mappings.record import Record, iso
 
+from ..sqlite import SQLiteFile
 from . import FacetValue, Hit, Query, QueryError, Result
 from . import cursor as cursors
 from .docs import index_terms, sort_date, text_fields
@@ -54,32 +52,10 @@ _ORDER = {  # effective sort -> (sort key column, direction)
 }
 
 
-class EmbeddedIndex:
+class EmbeddedIndex(SQLiteFile):
     """`SearchIndex` on SQLite FTS5. Thread-safe: one connection per thread."""
 
-    def __init__(self, path: str | os.PathLike[str]):
-        self.path = Path(path)
-        self._local = threading.local()
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'docs'").fetchone():
-                conn.executescript(SCHEMA)  # once per file: readers never need the write lock
-            self._local.conn = conn
-        return conn
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+    SCHEMA, MARKER = SCHEMA, "docs"
 
     # -- writing -------------------------------------------------------------------------
     def apply(self, changes: Iterable[tuple[int, Record]]) -> int:
