@@ -97,7 +97,7 @@ def test_harvest_status_reindex(tmp_path, capsys):
     (files / "broken.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
     cfg = tmp_path / "fairgate.toml"
     cfg.write_text('data_dir = "var"\n[sources.bl]\ntype = "nexus"\nroot = "files"\n'
-                   f'patterns = ["**/*.h5"]\nfacility = "ESRF"\n')
+                   'patterns = ["**/*.h5"]\nfacility = "ESRF"\n')
     assert main(["--config", str(cfg), "harvest", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)[0]
     assert report["status"] == "ok" and report["new"] > 6 and report["failed"] == 1
