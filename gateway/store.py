@@ -15,7 +15,7 @@ import os
 import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
 from mappings.record import Record, from_dict, iso, to_dict, tombstone
 
@@ -130,19 +130,6 @@ class Store(SQLiteFile):
             "SELECT seq, body FROM records WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
         return [(s, from_dict(json.loads(b))) for s, b in rows]
 
-    def iter_records(self, *, include_deleted: bool = False, chunk: int = 1000) -> Iterator[Record]:
-        last = ""
-        where = "" if include_deleted else "AND deleted = 0"
-        while True:
-            rows = self.db.execute(
-                f"SELECT id, body FROM records WHERE id > ? {where} ORDER BY id LIMIT ?",
-                (last, chunk)).fetchall()
-            if not rows:
-                return
-            for rid, body in rows:
-                yield from_dict(json.loads(body))
-            last = rows[-1][0]
-
     def hashes(self, ids: Sequence[str]) -> dict[str, tuple[str, bool]]:
         out: dict[str, tuple[str, bool]] = {}
         for chunk in _chunks(list(ids), 500):
@@ -212,10 +199,6 @@ class Store(SQLiteFile):
             else:
                 db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?)",
                            (source, key, json.dumps(value)))
-
-    def live_ids(self, source: str) -> set[str]:
-        return {r[0] for r in self.db.execute(
-            "SELECT id FROM records WHERE source = ? AND deleted = 0", (source,))}
 
     # -- runs ------------------------------------------------------------------------------
     def start_run(self, source: str, now: datetime) -> int:

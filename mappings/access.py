@@ -26,10 +26,6 @@ def visibility(record: Record, now: datetime) -> Visibility:
     return Visibility.PUBLIC
 
 
-def is_public(record: Record, now: datetime) -> bool:
-    return visibility(record, now) is Visibility.PUBLIC
-
-
 def tombstone_disclosable(record: Record, now: datetime) -> bool:
     """A deleted record may be announced as deleted (OAI header, HTTP 410) only if its
     embargo had ended: the deletion of a never-public record reveals nothing."""

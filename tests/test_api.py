@@ -142,9 +142,10 @@ def test_bad_parameters_get_400_naming_the_parameter(client, url, param):
     assert err["details"]["parameter"] == param
 
 
-@pytest.mark.parametrize("url", ["/api/search?sort=colour", "/api/search?cursor=xyz"])
-def test_bad_sort_or_cursor_is_a_400(client, url):
-    assert_error(client.get(url), 400, "bad_request")
+@pytest.mark.parametrize("url,param", [("/api/search?sort=colour", "sort"),
+                                       ("/api/search?cursor=xyz", "cursor")])
+def test_bad_sort_or_cursor_is_a_400(client, url, param):
+    assert assert_error(client.get(url), 400, "bad_request")["details"]["parameter"] == param
 
 
 def test_unknown_route_and_method_use_the_error_shape(client):
@@ -222,7 +223,7 @@ def test_tampered_cursors_are_400(client, key):
 def test_too_many_terms_is_a_400_naming_q(client):
     err = assert_error(client.get("/api/search", query_string={
         "q": " ".join(f"w{i}" for i in range(40))}), 400, "bad_request")
-    assert "terms" in err["message"]
+    assert "terms" in err["message"] and err["details"]["parameter"] == "q"
 
 
 def test_an_id_with_escaped_characters_works_pasted_verbatim(app, client):

@@ -23,7 +23,7 @@ def gateway() -> Gateway:
 @bp.errorhandler(QueryError)
 def _query_error(exc: QueryError) -> Any:
     return error_response(400, "bad_request", str(exc),
-                          {"parameter": "cursor"} if "cursor" in str(exc) else None)
+                          {"parameter": exc.parameter} if exc.parameter else None)
 
 
 @bp.get("/api/search")

@@ -40,7 +40,7 @@ def search_query(args: MultiDict[str, str], *, default_size: int, max_size: int)
             cursor=args.get("cursor") or None,
         )
     except QueryError as exc:
-        raise BadRequest(str(exc), allowed_sorts=list(SORTS)) from None
+        raise BadRequest(str(exc), parameter=exc.parameter, allowed_sorts=list(SORTS)) from None
 
 
 def _date(args: MultiDict[str, str], name: str) -> date | None:

@@ -19,7 +19,12 @@ SORTS = ("relevance", "date", "-date", "title")
 
 
 class QueryError(ValueError):
-    """A query the index cannot answer as asked (bad cursor, unknown field or sort)."""
+    """A query the index cannot answer as asked (bad cursor, unknown field or sort).
+    `parameter` names the offending part of the query when one is to blame."""
+
+    def __init__(self, message: str, parameter: str | None = None):
+        super().__init__(message)
+        self.parameter = parameter
 
 
 @dataclass(frozen=True)
@@ -36,11 +41,11 @@ class Query:
     def __post_init__(self) -> None:
         bad = [f for f in (*self.filters, *self.facets) if f not in FILTER_FIELDS]
         if bad:
-            raise QueryError(f"unknown field(s): {', '.join(bad)}")
+            raise QueryError(f"unknown field(s): {', '.join(bad)}", "facets")
         if self.sort not in SORTS:
-            raise QueryError(f"unknown sort {self.sort!r}; one of {', '.join(SORTS)}")
+            raise QueryError(f"unknown sort {self.sort!r}; one of {', '.join(SORTS)}", "sort")
         if not 0 <= self.size <= 1000:
-            raise QueryError("size must be between 0 and 1000")
+            raise QueryError("size must be between 0 and 1000", "size")
 
     @property
     def effective_sort(self) -> str:

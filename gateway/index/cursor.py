@@ -35,11 +35,11 @@ def decode(query: Query) -> list[Any] | None:
         data = json.loads(raw)
         key, fp = data["k"], data["q"]
     except (binascii.Error, ValueError, KeyError, TypeError):
-        raise QueryError("invalid cursor") from None
+        raise QueryError("invalid cursor", "cursor") from None
     if fp != fingerprint(query) or not isinstance(key, list) or len(key) != 2:
-        raise QueryError("cursor does not belong to this query")
+        raise QueryError("cursor does not belong to this query", "cursor")
     if not (_scalar(key[0]) and isinstance(key[1], str)):
-        raise QueryError("invalid cursor")
+        raise QueryError("invalid cursor", "cursor")
     return key
 
 

@@ -114,7 +114,7 @@ class EmbeddedIndex(SQLiteFile):
         try:
             match_sql, args = self._matches(query, now)
         except TooManyTerms as exc:
-            raise QueryError(str(exc)) from None
+            raise QueryError(str(exc), "q") from None
         db = self.db
         db.execute("BEGIN")  # one snapshot for total, page and facets
         try:
