@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS records (
     deleted      INTEGER NOT NULL DEFAULT 0,
     release_date TEXT,
     content_hash TEXT NOT NULL,
-    body         TEXT NOT NULL
+    body         TEXT NOT NULL,
+    render_version INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS records_source ON records (source);
 CREATE INDEX IF NOT EXISTS records_datestamp ON records (datestamp, id);
@@ -92,9 +93,30 @@ class Batch:
 
 
 class Store(SQLiteFile):
-    """The SQLite record store. One connection per thread; safe to share across threads."""
+    """The SQLite record store. One connection per thread; safe to share across threads.
+
+    `render_version` is the output mappings' version (`mappings.formats.RENDER_VERSION`) that
+    records written now are rendered with; `restamp` moves the datestamps of records
+    written under an older one (the OAI-PMH datestamp rule for mapping changes).
+    """
 
     SCHEMA, MARKER = SCHEMA, "records"
+
+    def __init__(self, path: str | os.PathLike[str], *, render_version: int = 0):
+        super().__init__(path)
+        self.render_version = render_version
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = super()._connect()
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+        if "render_version" not in columns:  # a store written before render versions
+            try:
+                conn.execute("ALTER TABLE records ADD COLUMN"
+                             " render_version INTEGER NOT NULL DEFAULT 0")
+            except sqlite3.OperationalError as exc:  # another process migrated it first
+                if "duplicate column" not in str(exc):
+                    raise
+        return conn
 
     def _tx(self) -> "_Transaction":
         return _Transaction(self.db)
@@ -170,21 +192,51 @@ class Store(SQLiteFile):
             self._marks(db, source, batch.marks)
         return counts
 
+    def stale_renderings(self, render_version: int | None = None) -> int:
+        """How many live records were last stamped under an older render version."""
+        version = self.render_version if render_version is None else render_version
+        return self.db.execute("SELECT count(*) FROM records WHERE deleted = 0"
+                               " AND render_version < ?", (version,)).fetchone()[0]
+
+    def restamp(self, now: datetime, render_version: int | None = None) -> int:
+        """Give every live record stamped under an older render version the datestamp `now`
+        and a new sequence number (so indexes and OAI-PMH harvesters see the change).
+
+        Tombstones keep theirs: a deleted record's header does not depend on mappings.
+        Returns the number of records restamped; 0 (and no write) when none is stale.
+        """
+        version = self.render_version if render_version is None else render_version
+        if not self.stale_renderings(version):
+            return 0
+        stamp = iso(now)
+        with self._tx() as db:
+            ids = [r[0] for r in db.execute(
+                "SELECT id FROM records WHERE deleted = 0 AND render_version < ? ORDER BY seq",
+                (version,))]
+            seq = db.execute("SELECT value FROM sequence").fetchone()[0]
+            db.executemany(
+                "UPDATE records SET seq = ?, datestamp = ?, render_version = ?,"
+                " body = json_set(body, '$.datestamp', ?) WHERE id = ?",
+                ((seq + i, stamp, version, stamp, rid) for i, rid in enumerate(ids, 1)))
+            db.execute("UPDATE sequence SET value = ?", (seq + len(ids),))
+        return len(ids)
+
     def _get(self, db: sqlite3.Connection, rid: str) -> Record:
         return from_dict(json.loads(db.execute(
             "SELECT body FROM records WHERE id = ?", (rid,)).fetchone()[0]))
 
-    @staticmethod
-    def _write(db: sqlite3.Connection, record: Record, seq: int) -> None:
+    def _write(self, db: sqlite3.Connection, record: Record, seq: int) -> None:
         db.execute(
             "INSERT INTO records (id, source, kind, seq, datestamp, deleted, release_date,"
-            " content_hash, body) VALUES (?,?,?,?,?,?,?,?,?)"
+            " content_hash, body, render_version) VALUES (?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT(id) DO UPDATE SET seq=excluded.seq, datestamp=excluded.datestamp,"
             " deleted=excluded.deleted, release_date=excluded.release_date,"
-            " content_hash=excluded.content_hash, body=excluded.body, kind=excluded.kind",
+            " content_hash=excluded.content_hash, body=excluded.body, kind=excluded.kind,"
+            " render_version=excluded.render_version",
             (record.id, record.source, record.kind, seq, iso(record.datestamp),
              int(record.deleted), iso(record.dates.release_date),
-             record.provenance.content_hash or "", json.dumps(to_dict(record), ensure_ascii=False)))
+             record.provenance.content_hash or "", json.dumps(to_dict(record), ensure_ascii=False),
+             self.render_version))
 
     # -- checkpoints ---------------------------------------------------------------------
     def checkpoint(self, source: str) -> dict[str, Any]:

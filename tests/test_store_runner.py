@@ -204,3 +204,52 @@ def test_the_last_operation_on_an_id_in_a_batch_wins(store):
     counts = store.apply_batch("test", batch, NOW)
     assert (counts.new, counts.changed, counts.unchanged, counts.deleted) == (1, 0, 1, 0)
     assert not store.get(a.id).deleted and store.get(b.id).title == "second version"
+
+
+def test_a_new_render_version_restamps_live_records_only(tmp_path):
+    """The OAI-PMH datestamp rule for mapping changes: when the output mappings change
+    (RENDER_VERSION moves), every live record's datestamp and seq move once; tombstones
+    keep theirs, and a second restamp finds nothing to do."""
+    path = tmp_path / "store.sqlite"
+    old = Store(path, render_version=1)
+    old.apply_batch("test", Batch(upserts=[make_record(i) for i in range(3)]), NOW)
+    old.apply_batch("test", Batch(deletes=["test:dataset:r00002"]), NOW + timedelta(hours=1))
+    tomb_stamp = old.get("test:dataset:r00002").datestamp
+    seq_before = old.last_seq()
+    assert old.stale_renderings() == 0 and old.restamp(NOW + timedelta(days=1)) == 0
+    old.close()
+
+    new = Store(path, render_version=2)
+    assert new.stale_renderings() == 2
+    later = NOW + timedelta(days=2)
+    assert new.restamp(later) == 2
+    assert new.last_seq() == seq_before + 2
+    changed = new.changes_since(seq_before)
+    assert sorted(r.id for _, r in changed) == ["test:dataset:r00000", "test:dataset:r00001"]
+    assert all(r.datestamp == later for _, r in changed)
+    row = new.db.execute("SELECT datestamp, render_version FROM records"
+                         " WHERE id = 'test:dataset:r00000'").fetchone()
+    assert row == ("2026-11-25T12:00:00Z", 2)
+    assert new.get("test:dataset:r00002").datestamp == tomb_stamp
+    assert new.stale_renderings() == 0 and new.restamp(later + timedelta(days=1)) == 0
+    # records written from now on carry the new version
+    new.apply_batch("test", Batch(upserts=[make_record(7)]), later)
+    assert new.db.execute("SELECT render_version FROM records WHERE id = 'test:dataset:r00007'"
+                          ).fetchone() == (2,)
+    new.close()
+
+
+def test_a_store_from_before_render_versions_is_migrated(tmp_path):
+    path = tmp_path / "old.sqlite"
+    from gateway.store import SCHEMA
+    old_schema = SCHEMA.replace(",\n    render_version INTEGER NOT NULL DEFAULT 0", "")
+    assert old_schema != SCHEMA
+    with sqlite3.connect(path) as db:  # the schema as issue #2 left it
+        db.executescript(old_schema)
+    db.close()
+    store = Store(path, render_version=1)
+    store.apply_batch("test", Batch(upserts=[make_record(1)]), NOW)
+    assert store.stale_renderings() == 0
+    store.db.execute("UPDATE records SET render_version = 0")
+    assert store.stale_renderings() == 1
+    store.close()
