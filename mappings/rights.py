@@ -113,9 +113,11 @@ def embargo_end(record: Record) -> datetime | None:
 
 def publication_year(record: Record, now: datetime) -> int:
     """Project policy (docs/formats.md): the year the data is (or will be) released; without
-    a release date, the year it was collected or created; failing all, the current year."""
+    a release date, the year it was collected or created; then the year the gateway first
+    published this version (its datestamp, which moves only when the record does, so the
+    rendering does not change by itself at New Year); failing all, the current year."""
     d = record.dates
-    for when in (d.release_date, d.collected_start, d.created, d.modified):
+    for when in (d.release_date, d.collected_start, d.created, d.modified, record.datestamp):
         if when is not None:
             return when.year
     return now.year

@@ -58,7 +58,10 @@ def test_publication_year_policy():
     assert rights.publication_year(record, NOW) == 2029        # release year, even ahead
     collected_only = replace(record, dates=Dates(collected_start=record.dates.collected_start))
     assert rights.publication_year(collected_only, NOW) == 2023
-    assert rights.publication_year(replace(record, dates=Dates()), NOW) == NOW.year
+    undated = replace(record, dates=Dates())
+    assert rights.publication_year(undated, NOW) == NOW.year
+    stamped = replace(undated, datestamp=NOW.replace(year=2025))
+    assert rights.publication_year(stamped, NOW.replace(year=2031)) == 2025  # not "now"
 
 
 def test_embargo_dates_and_names():
