@@ -8,9 +8,9 @@ from dataclasses import replace
 from typing import Sequence
 
 from .config import Config, ConfigError, load_config
-from .context import Gateway
+from .context import Gateway, describe_index
 from .harvest import Runner, summary_line
-from .index import catch_up
+from .index import IncompatibleServer, IndexUnavailable, catch_up, rebuild
 from .progress import Progress
 from .sources import SourceError, build_harvester
 from .store import RunInProgress
@@ -25,9 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config, data_dir=args.data_dir)
         return args.func(config, args)
-    except (ConfigError, SourceError, RunInProgress) as exc:
+    except (ConfigError, SourceError, RunInProgress, IncompatibleServer) as exc:
         print(f"fairgate: error: {exc}", file=sys.stderr)
         return 2
+    except IndexUnavailable as exc:
+        print(f"fairgate: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("fairgate: interrupted", file=sys.stderr)
         return 130
@@ -56,7 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, help="port (default from config: 8000)")
     s.set_defaults(func=cmd_serve)
 
-    r = sub.add_parser("reindex", help="rebuild the search index from the record store")
+    r = sub.add_parser("reindex", help="rebuild the search index from the record store",
+                       description="Rebuild the search index from the record store. On "
+                       "Elasticsearch a new index is built aside and the alias swapped to it "
+                       "atomically (searches keep answering); the embedded index is cleared "
+                       "and refilled.")
     r.set_defaults(func=cmd_reindex)
 
     st = sub.add_parser("status", help="per source: last run, counts, checkpoint")
@@ -88,6 +95,11 @@ def cmd_harvest(config: Config, args: argparse.Namespace) -> int:
     reports = [runner.run(build_harvester(n, config.sources[n], gw.clock)) for n in names]
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], indent=2))
+    for r in reports:
+        if r.index_lag:
+            print(f"fairgate: warning: {r.source}: the search index is {r.index_lag} changes "
+                  f"behind the record store ({r.index_error}); it catches up on the next "
+                  "harvest, `serve`, search or `reindex`", file=sys.stderr)
     return 0 if all(r.status == "ok" for r in reports) else 1
 
 
@@ -99,7 +111,11 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     host, port = config.host, config.port
     app = create_app(config)
     gw: Gateway = app.extensions["fairgate"]
-    catch_up(gw.store, gw.index)
+    try:
+        catch_up(gw.store, gw.index)
+    except IndexUnavailable as exc:
+        print(f"fairgate: warning: {exc}; searches answer 503 until it is back",
+              file=sys.stderr)
     print(f"FAIRgate serving {gw.store.count(deleted=False)} records on http://{host}:{port}/ "
           "(Ctrl-C to stop)", file=sys.stderr)
     run_simple(host, port, app, threaded=True)
@@ -108,8 +124,8 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_reindex(config: Config, args: argparse.Namespace) -> int:
     gw = Gateway.open(config)
-    gw.index.clear()
-    n = catch_up(gw.store, gw.index)
+    n = rebuild(gw.store, gw.index)
+    n += catch_up(gw.store, gw.index)  # what was written while it was being built
     print(f"reindexed {gw.index.count()} records ({n} changes replayed)", file=sys.stderr)
     return 0
 
@@ -124,14 +140,20 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
                      "tombstones": gw.store.count(source=name, deleted=True),
                      "checkpoint_entries": len(gw.store.checkpoint(name)),
                      "last_run": runs[0] if runs else None})
-    status = {"store": str(config.store_path), "index": str(config.index_path),
-              "store_seq": gw.store.last_seq(), "index_seq": gw.index.last_seq(),
-              "sources": rows}
+    try:
+        index_seq: int | None = gw.index.last_seq()
+    except IndexUnavailable as exc:
+        index_seq = None
+        print(f"fairgate: warning: {exc}", file=sys.stderr)
+    status = {"store": str(config.store_path), "index": describe_index(config),
+              "index_backend": config.index, "store_seq": gw.store.last_seq(),
+              "index_seq": index_seq, "sources": rows}
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
     print(f"store {status['store']} (seq {status['store_seq']}), "
-          f"index {status['index']} (seq {status['index_seq']})")
+          f"index {status['index']} "
+          f"(seq {'unavailable' if index_seq is None else index_seq})")
     for row in rows:
         run = row["last_run"]
         last = (f"last run {run['started_at']} {run['status']}" if run else "never harvested")

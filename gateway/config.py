@@ -5,6 +5,7 @@ Every key is documented in docs/configuration.md (a test keeps the two in step).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any, Mapping
 
 ENV_PREFIX = "FAIRGATE_"
 DEFAULT_FILE = "fairgate.toml"
+INDEX_BACKENDS = ("embedded", "elasticsearch")
+_ES_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,100}")
 
 
 class ConfigError(ValueError):
@@ -25,6 +28,12 @@ class Config:
     port: int = 8000
     base_url: str = ""  # public URL of the gateway; default http://{host}:{port}
     index: str = "embedded"
+    elasticsearch_url: str = "http://127.0.0.1:9200"
+    elasticsearch_index: str = "fairgate"
+    elasticsearch_timeout: float = 5.0
+    elasticsearch_retries: int = 2
+    elasticsearch_api_key: str = ""
+    elasticsearch_ca_certs: str = ""
     batch_size: int = 500
     page_size: int = 20
     max_page_size: int = 100
@@ -33,8 +42,16 @@ class Config:
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
         self.base_url = self.base_url.rstrip("/")
-        if self.index != "embedded":
-            raise ConfigError(f"index: unknown backend {self.index!r} (available: embedded)")
+        if self.index not in INDEX_BACKENDS:
+            raise ConfigError(f"index: unknown backend {self.index!r} "
+                              f"(available: {', '.join(INDEX_BACKENDS)})")
+        if not _ES_NAME.fullmatch(self.elasticsearch_index):
+            raise ConfigError(f"elasticsearch_index: {self.elasticsearch_index!r} is not a valid "
+                              "name (lower case letters, digits, '-' and '_')")
+        if not self.elasticsearch_timeout > 0:
+            raise ConfigError("elasticsearch_timeout: must be a positive number of seconds")
+        if self.elasticsearch_retries < 0:
+            raise ConfigError("elasticsearch_retries: must be 0 or more")
         for name, options in self.sources.items():
             if not isinstance(options, dict) or "type" not in options:
                 raise ConfigError(f"sources.{name}: a table with at least a 'type' key")
@@ -59,9 +76,14 @@ SCALAR_KEYS = {f.name: f.type for f in fields(Config) if f.name != "sources"}
 def _coerce(key: str, value: Any) -> Any:
     kind = SCALAR_KEYS[key]
     try:
-        return int(value) if kind == "int" else value
-    except ValueError:
-        raise ConfigError(f"{key}: {value!r} is not a whole number") from None
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        return value
+    except (TypeError, ValueError):
+        noun = "whole number" if kind == "int" else "number"
+        raise ConfigError(f"{key}: {value!r} is not a {noun}") from None
 
 
 def load_config(path: str | os.PathLike[str] | None = None,

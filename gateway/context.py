@@ -4,15 +4,47 @@ Built explicitly by `create_app` and the CLI; nothing is created at import time.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
 from .clock import utcnow
 from .config import Config
-from .index import SearchIndex
+from .index import IncompatibleServer, IndexUnavailable, SearchIndex
 from .index.embedded import EmbeddedIndex
 from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+def open_index(config: Config) -> SearchIndex:
+    """The configured index backend. Elasticsearch is checked at once (a server of another
+    major version is refused with IncompatibleServer); if it is down, the gateway starts
+    anyway and the index is tried again on each use."""
+    if config.index != "elasticsearch":
+        return EmbeddedIndex(config.index_path)
+    from .index.elastic import ElasticIndex
+    index = ElasticIndex(config.elasticsearch_url, config.elasticsearch_index,
+                         timeout=config.elasticsearch_timeout,
+                         retries=config.elasticsearch_retries,
+                         api_key=config.elasticsearch_api_key,
+                         ca_certs=config.elasticsearch_ca_certs)
+    try:
+        index.prepare()
+    except IncompatibleServer:
+        index.close()
+        raise
+    except IndexUnavailable as exc:
+        log.warning("search index unavailable at start-up (will retry on use): %s", exc)
+    return index
+
+
+def describe_index(config: Config) -> str:
+    """Where the index lives, for status output."""
+    if config.index == "elasticsearch":
+        return f"{config.elasticsearch_url} alias {config.elasticsearch_index}"
+    return str(config.index_path)
 
 
 @dataclass
@@ -24,8 +56,8 @@ class Gateway:
 
     @classmethod
     def open(cls, config: Config, clock: Callable[[], datetime] | None = None) -> "Gateway":
-        return cls(config=config, store=Store(config.store_path),
-                   index=EmbeddedIndex(config.index_path), clock=clock or utcnow)
+        return cls(config=config, store=Store(config.store_path), index=open_index(config),
+                   clock=clock or utcnow)
 
     def close(self) -> None:
         self.store.close()

@@ -11,6 +11,8 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from .index import IndexUnavailable
+
 
 class APIError(Exception):
     """Base of API errors; subclasses set `status` and `code`."""
@@ -36,6 +38,13 @@ class Gone(APIError):
     status, code = 410, "gone"
 
 
+class ServiceUnavailable(APIError):
+    """A backend the request needs (the search index) is down; the client may retry."""
+
+    status, code = 503, "service_unavailable"
+    retry_after = 30  # seconds, sent as Retry-After
+
+
 def error_response(status: int, code: str, message: str, details: dict | None = None) -> Response:
     body: dict[str, Any] = {"status": status, "code": code, "message": message}
     if details:
@@ -48,7 +57,16 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 def init_app(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(exc: APIError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        response = error_response(exc.status, exc.code, exc.message, exc.details)
+        if isinstance(exc, ServiceUnavailable):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.errorhandler(IndexUnavailable)
+    def _index_unavailable(exc: IndexUnavailable) -> Response:
+        app.logger.warning("search index unavailable: %s", exc)
+        return _api_error(ServiceUnavailable("the search index is unavailable; "
+                                             "try again later"))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

@@ -20,11 +20,12 @@ from mappings.record import iso
 from mappings.validation import RecordInvalid, validate
 
 from .clock import utcnow
-from .index import SearchIndex, catch_up
+from .index import IndexUnavailable, SearchIndex, catch_up
 from .progress import Progress
 from .store import Batch, Store
 
 MAX_LISTED_FAILURES = 1000
+INDEX_RETRY_S = 30.0  # after the index failed, skip catch-ups this long (harvest goes on)
 
 
 @dataclass
@@ -41,6 +42,8 @@ class RunReport:
     units_done: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
     error: str | None = None
+    index_lag: int = 0  # store changes the index had not applied when the run ended
+    index_error: str | None = None  # why, if the index could not be reached
     started_at: str | None = None
     finished_at: str | None = None
     duration_s: float = 0.0
@@ -62,7 +65,9 @@ def summary_line(report: dict) -> str:
     return (f"{report['source']}: {report['status']}; seen {report['seen']}, "
             f"new {report['new']}, changed {report['changed']}, "
             f"unchanged {report['unchanged']}, deleted {report['deleted']}, "
-            f"failed {report['failed']} in {report['duration_s']:.1f} s")
+            f"failed {report['failed']} in {report['duration_s']:.1f} s"
+            + (f"; index behind by {report['index_lag']} changes" if report.get("index_lag")
+               else ""))
 
 
 class Runner:
@@ -73,13 +78,15 @@ class Runner:
         self.store, self.index = store, index
         self.batch_size, self.clock = batch_size, clock
         self.progress = progress
+        self._index_retry_at, self._index_seen = 0.0, 0
 
     def run(self, harvester: Harvester) -> RunReport:
         started = time.monotonic()
         report = RunReport(source=harvester.name, started_at=iso(self.clock()))
         run_id = self.store.start_run(harvester.name, self.clock())
+        self._index_retry_at = 0.0
         try:
-            catch_up(self.store, self.index)  # finish what a crashed run left unindexed
+            self._catch_up(report)  # finish what a crashed run left unindexed
             self._consume(harvester, report)
             report.status = "ok"
         except KeyboardInterrupt:
@@ -88,6 +95,8 @@ class Runner:
         except Exception as exc:  # a broken source ends the run, never the stored data
             report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
         finally:
+            if report.index_error:
+                self._catch_up(report, force=True)  # one last try before reporting
             report.duration_s = round(time.monotonic() - started, 3)
             report.finished_at = iso(self.clock())
             self.store.finish_run(run_id, report.status, report.to_dict(), self.clock())
@@ -144,5 +153,27 @@ class Runner:
         report.changed += counts.changed
         report.unchanged += counts.unchanged
         report.deleted += counts.deleted
-        catch_up(self.store, self.index)
+        self._catch_up(report)
+
+    def _catch_up(self, report: RunReport, *, force: bool = False) -> None:
+        """Bring the index up to the store. An unavailable index does not stop the harvest:
+        the store is the truth and the index catches up later (next run, `serve`, a
+        search, `reindex`); the run reports the lag. After a failure, catch-ups are skipped
+        for INDEX_RETRY_S so a hanging server costs one timeout, not one per batch."""
+        if not force and time.monotonic() < self._index_retry_at:
+            report.index_lag = self.store.last_seq() - self._index_seen
+            return
+        try:
+            catch_up(self.store, self.index)
+            self._index_seen = self.store.last_seq()
+            report.index_lag, report.index_error = 0, None
+            return
+        except IndexUnavailable as exc:
+            report.index_error = str(exc)
+        self._index_retry_at = time.monotonic() + INDEX_RETRY_S
+        try:
+            self._index_seen = self.index.last_seq()
+        except IndexUnavailable:
+            pass  # keep the last value seen: the lag reported is then an upper bound
+        report.index_lag = self.store.last_seq() - self._index_seen
 

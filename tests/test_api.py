@@ -33,13 +33,15 @@ def clock():
 
 
 @pytest.fixture
-def app(tmp_path, records, clock):
-    app = create_app(Config(data_dir=tmp_path, base_url="https://data.example.org/gw"),
-                     clock=lambda: clock[0])
+def app(tmp_path, records, clock, backend_config):
+    """The app on one index backend (every test here runs on each; see conftest.py)."""
+    app = create_app(Config(data_dir=tmp_path, base_url="https://data.example.org/gw",
+                            **backend_config), clock=lambda: clock[0])
     gw = app.extensions["fairgate"]
     gw.store.apply_batch("test", Batch(upserts=records), NOW - timedelta(days=1))
     catch_up(gw.store, gw.index)
-    return app
+    yield app
+    gw.close()
 
 
 @pytest.fixture

@@ -6,22 +6,23 @@ from datetime import date, timedelta
 
 import pytest
 
-from gateway.index import Query, QueryError, catch_up
+from gateway.index import Query, QueryError, catch_up, rebuild
 from gateway.index.embedded import EmbeddedIndex
 from gateway.store import Batch, Store
 
+from .conftest import BACKENDS
 from .factories import NOW, corpus, make_record
 from .oracle import brute_facets, brute_search, facet_values
-
-BACKENDS = ["embedded"]
 
 
 @pytest.fixture(params=BACKENDS)
 def make_index(request, tmp_path):
+    """A factory of empty indexes of one backend (Elasticsearch: over real HTTP)."""
+    if request.param == "elasticsearch":
+        return request.getfixturevalue("es_index")
+
     def factory():
-        if request.param == "embedded":
-            return EmbeddedIndex(tmp_path / "index.sqlite")
-        raise AssertionError(request.param)
+        return EmbeddedIndex(tmp_path / "index.sqlite")
     return factory
 
 
@@ -62,12 +63,16 @@ QUERIES = [
     Query(text="foil"),              # part of Cu_foil: '_' separates words
     Query(text="Cu_foil"),           # ... and the whole, as a phrase
     Query(text="lab6*"),
+    Query(text="lab6_st*"),          # phrase whose last word is a prefix
+    Query(text='"cerium oxide" film*'),
+    Query(text="MÜLLER"),
     Query(filters={"facility": ("ESRF",)}),
     Query(filters={"facility": ("ESRF", "PSI"), "kind": ("dataset",)}),
     Query(filters={"technique": ("http://purl.org/pan-science/PaNET/PaNET01188",)}),
     Query(text="protein", filters={"instrument": ("ID13", "D22")}),
     Query(filters={"year": ("2020",)}),
     Query(date_from=date(2019, 6, 1), date_to=date(2021, 12, 31)),
+    Query(date_from=date(1, 1, 1), date_to=date(9999, 12, 31)),  # only records with a date
     Query(text="nomatchwhatsoever"),
 ]
 SORTS = ["date", "-date", "title"]
@@ -161,3 +166,34 @@ def test_facet_values_cover_every_field(records):
     # guards the oracle itself: every record contributes to kind, and facets are non-trivial
     values = facet_values(records[0])
     assert values["kind"] == {records[0].kind}
+
+
+def test_technique_facet_carries_labels(index, records):
+    result = index.search(Query(facets=("technique",)), NOW)
+    labels = {t.iri: t.label for r in records for t in r.techniques}
+    assert result.facets["technique"]
+    assert all(v.label == labels[v.value] for v in result.facets["technique"])
+
+
+def test_a_prefix_matches_every_word_it_starts(make_index, tmp_path):
+    """More distinct words than any default expansion limit (50) share the prefix."""
+    words = [f"prefixword{i:03d}" for i in range(120)]
+    store = Store(tmp_path / "s4.sqlite")
+    store.apply_batch("test", Batch(upserts=[make_record(i, title=f"Scan of {w}")
+                                             for i, w in enumerate(words)]), NOW)
+    idx = make_index()
+    catch_up(store, idx)
+    assert idx.search(Query(text="prefixw*", size=0), NOW).total == 120
+    assert len(all_pages(idx, Query(text="prefixw*"), size=50)) == 120
+
+
+def test_rebuild_replays_the_store(index, records, tmp_path):
+    store = Store(tmp_path / "store.sqlite")  # the store the index fixture filled
+    store.apply_batch("test", Batch(deletes=[records[2].id]), NOW)
+    q = Query(sort="title", facets=("facility",))
+    replayed = rebuild(store, index)
+    assert replayed == len(records)
+    assert index.last_seq() == store.last_seq()
+    assert index.count() == len(records) - 1
+    expected = brute_search([r for r in records if r.id != records[2].id], q, NOW)
+    assert all_pages(index, q) == [r.id for r in expected]

@@ -10,7 +10,7 @@ from mappings.record import Record, iso, to_dict
 
 from ..context import Gateway
 from ..errors import Gone, NotFound, error_response
-from ..index import FacetValue, QueryError, Result, catch_up
+from ..index import FacetValue, IndexUnavailable, QueryError, Result, catch_up
 from .params import search_query
 
 bp = Blueprint("api", __name__)
@@ -81,8 +81,12 @@ def record(record_id: str) -> Any:
 
 @bp.get("/health")
 def health() -> Any:
-    """Liveness for load balancers. No counts: they would include embargoed records
-    (operators have `fairgate status`)."""
+    """Liveness for load balancers: `ok`, `catching_up` (the index is behind the store), or
+    `index_unavailable` with 503 (searches fail; the store still serves records by id).
+    No counts: they would include embargoed records (operators have `fairgate status`)."""
     gw = gateway()
-    lag = gw.store.last_seq() - gw.index.last_seq()
+    try:
+        lag = gw.store.last_seq() - gw.index.last_seq()
+    except IndexUnavailable:
+        return jsonify(status="index_unavailable"), 503
     return jsonify(status="ok" if lag == 0 else "catching_up")

@@ -27,6 +27,15 @@ class QueryError(ValueError):
         self.parameter = parameter
 
 
+class IndexUnavailable(RuntimeError):
+    """The index cannot answer or take writes now (server down, timed out, overloaded,
+    refused). The record store is unaffected: the index catches up once it is back."""
+
+
+class IncompatibleServer(IndexUnavailable):
+    """The index server is of a version this gateway cannot use; it will not be tried."""
+
+
 @dataclass(frozen=True)
 class Query:
     text: str = ""
@@ -99,3 +108,14 @@ def catch_up(store: ChangeSource, index: SearchIndex, *, batch: int = 1000) -> i
     while changes := store.changes_since(index.last_seq(), batch):
         done += index.apply(changes)
     return done
+
+
+def rebuild(store: ChangeSource, index: SearchIndex, *, batch: int = 1000) -> int:
+    """Rebuild the index from the store; returns the changes replayed. A backend with a
+    `rebuild` method builds a new index aside and swaps it in (no downtime); the others
+    are cleared and replayed (searches see a partial index meanwhile)."""
+    build = getattr(index, "rebuild", None)
+    if build is not None:
+        return build(store, batch=batch)
+    index.clear()
+    return catch_up(store, index, batch=batch)
