@@ -5,12 +5,14 @@ and raises `SourceError` naming the source and the option.
 """
 from __future__ import annotations
 
-from datetime import datetime
+import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from harvesters.events import Harvester
+from harvesters.icat import Credentials, IcatHarvester
 from harvesters.nexus import DEFAULT_PATTERNS, NexusHarvester
 
 from .clock import utcnow
@@ -55,6 +57,66 @@ def _nexus(name: str, opts: dict[str, Any], clock: Callable[[], datetime]) -> Ha
         raise SourceError(f"sources.{name}: {exc}") from None
 
 
+ICAT_OPTIONS = {"type", "url", "facility", "facility_ror", "plugin", "username", "password_env",
+                "password_file", "license", "embargo_days", "page_size", "timeout", "retries",
+                "reconcile_every", "full_every", "overlap_seconds"}
+
+
+def _icat(name: str, opts: dict[str, Any], clock: Callable[[], datetime]) -> Harvester:
+    """An ICAT source. The password is never a value of the configuration: it comes from the
+    environment variable `password_env` names, or from the file `password_file`."""
+    if "password" in opts:
+        raise SourceError(f"sources.{name}: do not write the password in the configuration; "
+                          "name an environment variable (password_env) or a file "
+                          "(password_file) that holds it")
+    unknown = set(opts) - ICAT_OPTIONS
+    if unknown:
+        raise SourceError(f"sources.{name}: unknown option(s) {', '.join(sorted(unknown))}")
+    if "url" not in opts:
+        raise SourceError(f"sources.{name}: 'url' (the ICAT server, without /icat) is required")
+    _types(name, opts, {"url": str, "facility": str, "facility_ror": str, "plugin": str,
+                        "username": str, "password_env": str, "password_file": str,
+                        "license": str, "embargo_days": int, "page_size": int, "retries": int,
+                        "reconcile_every": int, "full_every": int, "overlap_seconds": int})
+    timeout = opts.get("timeout", 30)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise SourceError(f"sources.{name}: timeout must be a number of seconds")
+    try:
+        return IcatHarvester(
+            name, opts["url"], credentials=_credentials(name, opts),
+            facility_name=opts.get("facility"), facility_ror=opts.get("facility_ror"),
+            license=opts.get("license", "CC-BY-4.0"), embargo_days=opts.get("embargo_days"),
+            page_size=opts.get("page_size", 200), timeout=float(timeout),
+            retries=opts.get("retries", 3), reconcile_every=opts.get("reconcile_every", 1),
+            full_every=opts.get("full_every", 0),
+            overlap=timedelta(seconds=opts.get("overlap_seconds", 300)), clock=clock)
+    except (TypeError, ValueError) as exc:
+        raise SourceError(f"sources.{name}: {exc}") from None
+
+
+def _credentials(name: str, opts: dict[str, Any]) -> Credentials:
+    plugin = opts.get("plugin", "anon")
+    if plugin == "anon":
+        if {"username", "password_env", "password_file"} & set(opts):
+            raise SourceError(f"sources.{name}: the anon plugin takes no username or password")
+        return Credentials()
+    if "username" not in opts:
+        raise SourceError(f"sources.{name}: plugin {plugin!r} needs a username")
+    values = {"username": opts["username"]}
+    if "password_env" in opts:
+        password = os.environ.get(opts["password_env"])
+        if password is None:
+            raise SourceError(f"sources.{name}: environment variable "
+                              f"{opts['password_env']} (password_env) is not set")
+        values["password"] = password
+    elif "password_file" in opts:
+        try:
+            values["password"] = Path(opts["password_file"]).read_text().rstrip("\r\n")
+        except OSError as exc:
+            raise SourceError(f"sources.{name}: password_file: {exc.strerror or exc}") from None
+    return Credentials(plugin, **values)
+
+
 def _types(name: str, opts: dict[str, Any], types: dict[str, type]) -> None:
     for key, kind in types.items():
         value = opts.get(key)
@@ -64,6 +126,7 @@ def _types(name: str, opts: dict[str, Any], types: dict[str, type]) -> None:
 
 BUILDERS: dict[str, Callable[[str, dict[str, Any], Callable[[], datetime]], Harvester]] = {
     "nexus": _nexus,
+    "icat": _icat,
 }
 
 
