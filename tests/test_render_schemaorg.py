@@ -1,0 +1,281 @@
+"""schema.org Dataset JSON-LD (mappings/schemaorg.py), judged by what is not ours:
+
+- the schema.org v30 vocabulary (../shared/data/schemaorg/): every type and property of the
+  expanded JSON-LD exists; each property's domain includes its subject's type (or a
+  supertype); each value fits the property's range (crosswalk section 8);
+- the Google Dataset Search required shape of science-on-schema.org (googleRequired.ttl);
+- Google's rules and the project's access policy as behaviour tests.
+
+JSON-LD is expanded with pyld and a document loader that serves a local context for any
+schema.org URL and refuses everything else (no network).
+"""
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+
+import pyshacl
+import pytest
+import rdflib
+from pyld import jsonld
+from rdflib import RDF, Literal, URIRef
+
+from mappings import schemaorg
+from mappings.rights import publication_year
+
+from .render_fixtures import CONTEXT, FIXTURES, NOW
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN_FIXTURES = ("maximal", "embargoed", "non-ascii", "minimal-dataset", "document-funded")
+S = "http://schema.org/"
+# The schema.org context makes these @id-typed (crosswalk section 8); @vocab does the rest.
+LOCAL_CONTEXT = {"@vocab": S, **{term: {"@id": S + term, "@type": "@id"}
+                                 for term in ("sameAs", "url", "license", "contentUrl",
+                                              "usageInfo")}}
+TEXT_TYPES = {"Text", "URL", "Date", "DateTime", "Time", "CssSelectorType", "XPathType"}
+NUMBER_TYPES = {"Number", "Integer", "Float"}
+
+
+# --- the judge: schema.org vocabulary ---------------------------------------------------------
+
+class Vocabulary:
+    def __init__(self, path: Path) -> None:
+        graph = json.loads(path.read_text())["@graph"]
+        self.terms: dict[str, dict] = {n["@id"].removeprefix("schema:"): n for n in graph
+                                       if n["@id"].startswith("schema:")}
+
+    @staticmethod
+    def _ids(node: dict, key: str) -> set[str]:
+        value = node.get(key, [])
+        return {v["@id"].removeprefix("schema:") for v in (value if isinstance(value, list)
+                                                          else [value])}
+
+    def kinds(self, name: str) -> set[str]:
+        node = self.terms.get(name)
+        if node is None:
+            return set()
+        kinds = node["@type"]
+        return set(kinds if isinstance(kinds, list) else [kinds])
+
+    def is_class(self, name: str) -> bool:
+        return bool(self.kinds(name) & {"rdfs:Class", "schema:DataType"})
+
+    def is_property(self, name: str) -> bool:
+        return "rdf:Property" in self.kinds(name)
+
+    @cache
+    def ancestors(self, name: str) -> frozenset[str]:
+        out = {name}
+        for parent in self._ids(self.terms.get(name, {}), "rdfs:subClassOf"):
+            out |= self.ancestors(parent)
+        return frozenset(out)
+
+    def domain(self, prop: str) -> set[str]:
+        return self._ids(self.terms[prop], "schema:domainIncludes")
+
+    def range(self, prop: str) -> set[str]:
+        return self._ids(self.terms[prop], "schema:rangeIncludes")
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return Vocabulary(DATA / "schemaorg" / "schemaorg-current-https.jsonld")
+
+
+@pytest.fixture(scope="module")
+def google_required() -> rdflib.Graph:
+    return rdflib.Graph().parse(DATA / "shacl" / "soso" / "googleRequired.ttl")
+
+
+def local_loader(url: str, options: dict | None = None) -> dict:
+    if url.rstrip("/") in ("https://schema.org", "http://schema.org"):
+        return {"contextUrl": None, "documentUrl": url, "document": {"@context": LOCAL_CONTEXT}}
+    raise jsonld.JsonLdError(f"refusing to load {url}", "loading document failed")
+
+
+def to_graph(doc: dict) -> rdflib.Graph:
+    """The JSON-LD as RDF, through pyld (expansion and toRdf) with the local context."""
+    options = {"documentLoader": local_loader, "format": "application/n-quads"}
+    nquads = jsonld.to_rdf(doc, options)
+    return rdflib.Graph().parse(data=nquads, format="nt")
+
+
+@pytest.fixture(scope="module")
+def docs() -> dict[str, dict]:
+    return {key: json.loads(schemaorg.render(r, CONTEXT)) for key, r in FIXTURES.items()}
+
+
+@pytest.fixture(scope="module")
+def graphs(docs) -> dict[str, rdflib.Graph]:
+    return {key: to_graph(doc) for key, doc in docs.items()}
+
+
+def local(term: URIRef) -> str:
+    assert str(term).startswith(S), f"{term} is not a schema.org term"
+    return str(term)[len(S):]
+
+
+def literal_fits(vocab: Vocabulary, value: Literal, ranges: set[str]) -> bool:
+    python = value.toPython()
+    if isinstance(python, bool):
+        return "Boolean" in ranges
+    if isinstance(python, (int, float)):
+        return bool(ranges & NUMBER_TYPES)
+    return bool(ranges & TEXT_TYPES)
+
+
+def problems(vocab: Vocabulary, graph: rdflib.Graph) -> list[str]:
+    """Unknown terms, and values outside the domain/range schema.org declares."""
+    found = []
+    types = {s: {local(t) for t in graph.objects(s, RDF.type)} for s in graph.subjects()}
+    for s, p, o in graph:
+        if p == RDF.type:
+            if not vocab.is_class(local(o)):
+                found.append(f"unknown type {o}")
+            continue
+        prop = local(p)
+        if not vocab.is_property(prop):
+            found.append(f"unknown property {prop}")
+            continue
+        subject_types = set().union(*(vocab.ancestors(t) for t in types.get(s, set())))
+        if not subject_types & vocab.domain(prop):
+            found.append(f"{prop} not allowed on {types.get(s)}")
+        ranges = vocab.range(prop)
+        object_types = types.get(o, set())
+        if isinstance(o, Literal):
+            ok = literal_fits(vocab, o, ranges)
+        elif isinstance(o, URIRef) and "URL" in ranges:
+            ok = True  # an IRI is a URL, whatever else it names
+        elif object_types:
+            ok = bool(set().union(*(vocab.ancestors(t) for t in object_types)) & ranges)
+        else:  # an untyped IRI can refer to a thing of any class (not to a datatype value)
+            ok = isinstance(o, URIRef) and bool(ranges - TEXT_TYPES - NUMBER_TYPES - {"Boolean"})
+        if not ok:
+            found.append(f"{prop} value {o!r} outside range {sorted(ranges)}")
+    return found
+
+
+# --- the judges, for every fixture ---------------------------------------------------------------
+
+@pytest.mark.parametrize("key", sorted(FIXTURES))
+def test_terms_domains_and_ranges_are_schema_org(key, vocab, graphs, docs):
+    assert docs[key]["@context"] == "https://schema.org/"
+    graph = graphs[key]
+    assert (None, RDF.type, URIRef(S + "Dataset")) in graph
+    assert problems(vocab, graph) == []
+
+
+@pytest.mark.parametrize("key", sorted(FIXTURES))
+def test_google_required_shape_conforms(key, graphs, google_required):
+    conforms, _, text = pyshacl.validate(graphs[key], shacl_graph=google_required,
+                                         inference="none", do_owl_imports=False)
+    assert conforms, text
+
+
+def test_the_judge_catches_unknown_terms_and_domain_errors(vocab):
+    bad = {"@context": "https://schema.org/", "@type": "Dataset", "name": "x",
+           "colour": "red", "distribution": {"@type": "Person", "name": "y"},
+           "creator": {"@type": "Person", "termCode": "PaNET1"}}
+    found = problems(vocab, to_graph(bad))
+    assert any("unknown property colour" in p for p in found)
+    assert any("distribution value" in p for p in found)
+    assert any("termCode not allowed" in p for p in found)
+    with pytest.raises(jsonld.JsonLdError):
+        to_graph({"@context": "https://example.org/ctx", "name": "x"})
+
+
+# --- behaviour -----------------------------------------------------------------------------------
+
+def test_description_is_always_within_google_limits(docs):
+    for key, doc in docs.items():
+        assert 50 <= len(doc["description"]) <= 5000, key
+    assert docs["long-description"]["description"].endswith("\u2026")
+    assert docs["short-description"]["description"].startswith("Short. Dataset \u201c")
+    assert FIXTURES["maximal"].description == docs["maximal"]["description"]
+
+
+def test_nothing_downloadable_while_embargoed(docs):
+    for key in ("embargoed", "embargoed-minimal", "document-embargoed"):
+        assert "distribution" not in docs[key], key
+        assert "contentUrl" not in json.dumps(docs[key])
+        assert docs[key]["isAccessibleForFree"] is True
+    download = docs["maximal"]["distribution"][0]
+    assert download["contentUrl"] == FIXTURES["maximal"].files.access_url
+    assert (download["encodingFormat"], download["contentSize"]) == (
+        "application/x-hdf5", "56000000000 B")
+
+
+def test_conditions_of_access_name_the_embargo_end_and_coar(docs):
+    text = docs["embargoed"]["conditionsOfAccess"]
+    assert "2029-06-30" in text and "http://purl.org/coar/access_right/c_f1cf" in text
+    assert "http://purl.org/coar/access_right/c_abf2" in docs["maximal"]["conditionsOfAccess"]
+    assert "c_abf2" in docs["embargo-ends-now"]["conditionsOfAccess"]
+
+
+def test_identity_doi_and_no_same_as_to_itself(docs):
+    doc = docs["maximal"]
+    assert doc["@id"] == "https://doi.org/10.15151/ESRF-DC-1234567890"
+    assert doc["identifier"][0] == {
+        "@type": "PropertyValue", "propertyID": "https://registry.identifiers.org/registry/doi",
+        "value": "doi:10.15151/ESRF-DC-1234567890",
+        "url": "https://doi.org/10.15151/ESRF-DC-1234567890"}
+    assert doc["url"] == CONTEXT.landing_url(FIXTURES["maximal"])
+    assert docs["minimal-dataset"]["@id"] == CONTEXT.landing_url(FIXTURES["minimal-dataset"])
+    for key, doc in docs.items():
+        same = doc.get("sameAs", [])
+        assert doc["@id"] not in (same if isinstance(same, list) else [same]), key
+
+
+def test_people_organisations_and_techniques_are_identified(docs):
+    doc = docs["maximal"]
+    ada = doc["creator"][0]
+    assert (ada["@id"], ada["givenName"], ada["familyName"]) == (
+        "https://orcid.org/0000-0002-1825-0097", "Ada", "Lovelace")
+    assert ada["affiliation"]["@id"] == "https://ror.org/02550n020"
+    assert "@id" not in doc["creator"][2]  # no ORCID: no invented identifier
+    assert doc["publisher"] == {"@type": "Organization", "@id": "https://ror.org/02550n020",
+                                "name": "ESRF"}
+    assert doc["measurementTechnique"][0] == {
+        "@type": "DefinedTerm", "name": "x-ray absorption spectroscopy",
+        "termCode": "PaNET01196", "inDefinedTermSet": "http://purl.org/pan-science/PaNET/PaNET.owl",
+        "url": "http://purl.org/pan-science/PaNET/PaNET01196"}
+    assert doc["license"] == "https://spdx.org/licenses/CC-BY-4.0"
+    assert docs["license-unknown-spdx"]["license"] == "https://spdx.org/licenses/MIT"
+    assert doc["temporalCoverage"] == "2023-03-01T08:00:00Z/2023-03-04T08:00:00Z"
+    assert docs["open-no-release-date"]["temporalCoverage"] == "2023-03-01T08:00:00Z/.."
+
+
+def test_parameters_are_variables_with_units(docs):
+    variables = {v["name"]: v for v in docs["maximal"]["variableMeasured"]}
+    assert variables["temperature"] == {"@type": "PropertyValue", "name": "temperature",
+                                        "value": 298.15, "unitText": "K", "unitCode": "KEL"}
+    assert variables["cell"] == {"@type": "PropertyValue", "name": "cell", "value": "coin"}
+
+
+def test_date_published_agrees_with_the_publication_year(docs):
+    for key, doc in docs.items():
+        assert doc["datePublished"][:4] == str(publication_year(FIXTURES[key], NOW)), key
+
+
+def test_json_is_embeddable_in_html(docs):
+    text = schemaorg.render(FIXTURES["xml-specials"], CONTEXT)
+    assert "</" not in text
+    assert json.loads(text)["name"] == FIXTURES["xml-specials"].title
+
+
+# --- golden files --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", GOLDEN_FIXTURES)
+def test_golden(key, docs):
+    """Regenerate with FAIRGATE_REGEN_GOLDEN=1 (compared as JSON values, not bytes)."""
+    path = GOLDEN / f"{key}.schemaorg.jsonld"
+    if os.environ.get("FAIRGATE_REGEN_GOLDEN") == "1":
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(schemaorg.render(FIXTURES[key], CONTEXT) + "\n", encoding="utf-8")
+    assert json.loads(path.read_text(encoding="utf-8")) == docs[key]
