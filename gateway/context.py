@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
+from mappings.formats import RENDER_VERSION
+
 from .clock import utcnow
 from .config import Config
 from .index import IncompatibleServer, IndexUnavailable, SearchIndex
@@ -56,8 +58,16 @@ class Gateway:
 
     @classmethod
     def open(cls, config: Config, clock: Callable[[], datetime] | None = None) -> "Gateway":
-        return cls(config=config, store=Store(config.store_path), index=open_index(config),
-                   clock=clock or utcnow)
+        """Open the store and the index. Records stamped under an older version of the
+        output mappings get a new datestamp now (`Store.restamp`, docs/formats.md), so
+        OAI-PMH harvesters see metadata whose rendering changed."""
+        clock = clock or utcnow
+        store = Store(config.store_path, render_version=RENDER_VERSION)
+        restamped = store.restamp(clock())
+        if restamped:
+            log.info("output mappings are at version %d: %d records get a new datestamp",
+                     RENDER_VERSION, restamped)
+        return cls(config=config, store=store, index=open_index(config), clock=clock)
 
     def close(self) -> None:
         self.store.close()

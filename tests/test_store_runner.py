@@ -253,3 +253,27 @@ def test_a_store_from_before_render_versions_is_migrated(tmp_path):
     store.db.execute("UPDATE records SET render_version = 0")
     assert store.stale_renderings() == 1
     store.close()
+
+
+def test_opening_the_gateway_restamps_records_of_an_older_render_version(tmp_path):
+    from gateway.config import Config
+    from gateway.context import Gateway
+    from mappings.formats import RENDER_VERSION
+
+    config = Config(data_dir=tmp_path)
+    old = Store(config.store_path, render_version=RENDER_VERSION - 1)
+    old.apply_batch("test", Batch(upserts=[make_record(1), make_record(2)]), NOW)
+    old.close()
+    later = NOW + timedelta(days=3)
+    gateway = Gateway.open(config, clock=lambda: later)
+    try:
+        assert {r.datestamp for r in gateway.store.get_many(
+            ["test:dataset:r00001", "test:dataset:r00002"]).values()} == {later}
+        assert gateway.store.stale_renderings() == 0
+    finally:
+        gateway.close()
+    again = Gateway.open(config, clock=lambda: later + timedelta(days=1))
+    try:  # nothing stale any more: datestamps stay
+        assert again.store.get("test:dataset:r00001").datestamp == later
+    finally:
+        again.close()
