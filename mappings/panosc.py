@@ -41,7 +41,8 @@ def pid(record: Record) -> str:
 
 
 def technique(t: Technique) -> dict[str, Any]:
-    return {"pid": t.iri, "name": t.label}
+    """`panetId` is the PaNET purl, as the reference implementation names it."""
+    return {"pid": t.iri, "name": t.label, "panetId": t.iri}
 
 
 def instrument(record: Record) -> dict[str, Any] | None:

@@ -148,8 +148,8 @@ def conditions_of_access(record: Record, context: Context) -> str:
     if acc.is_open:
         return f"Open access ({acc.coar}). Licence: {license_of(record).spdx}."
     until = day(embargo_end(record))  # type: ignore[arg-type]  # embargoed: has a release
-    return (f"Embargoed access until {until} ({acc.coar}; {acc.eurepo}): only the metadata "
-            f"is public; the data files are released on {until} under "
+    return (f"Embargoed access until {until} ({acc.coar}; {acc.eurepo}): the data are "
+            f"reserved to the experimental team and released on {until} under "
             f"{license_of(record).spdx}.")
 
 

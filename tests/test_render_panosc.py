@@ -141,7 +141,8 @@ def test_techniques_are_panet_and_instruments_have_a_facility(docs):
         assert t["pid"].startswith("http://purl.org/pan-science/PaNET/PaNET")
     assert docs["maximal"]["techniques"][0] == {
         "pid": "http://purl.org/pan-science/PaNET/PaNET01196",
-        "name": "x-ray absorption spectroscopy"}
+        "name": "x-ray absorption spectroscopy",
+        "panetId": "http://purl.org/pan-science/PaNET/PaNET01196"}
     assert docs["maximal"]["instrument"] == {
         "pid": "https://doi.org/10.15151/ESRF-INSTR-ID31", "name": "ID31", "facility": "ESRF"}
     assert docs["facility-no-ror"]["instrument"] == {
