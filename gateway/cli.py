@@ -10,7 +10,8 @@ from typing import Sequence
 from .config import Config, ConfigError, load_config
 from .context import Gateway, describe_index
 from .harvest import Runner, summary_line
-from .index import IncompatibleServer, IndexUnavailable, catch_up, rebuild
+from .index import (IncompatibleServer, IndexAhead, IndexOutdated, IndexUnavailable, catch_up,
+                    rebuild)
 from .progress import Progress
 from .sources import SourceError, build_harvester
 from .store import RunInProgress
@@ -113,6 +114,8 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     gw: Gateway = app.extensions["fairgate"]
     try:
         catch_up(gw.store, gw.index)
+    except (IndexAhead, IndexOutdated) as exc:
+        print(f"fairgate: warning: {exc}", file=sys.stderr)
     except IndexUnavailable as exc:
         print(f"fairgate: warning: {exc}; searches answer 503 until it is back",
               file=sys.stderr)
@@ -140,14 +143,22 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
                      "tombstones": gw.store.count(source=name, deleted=True),
                      "checkpoint_entries": len(gw.store.checkpoint(name)),
                      "last_run": runs[0] if runs else None})
+    index_seq: int | None = None
+    rejected: int | None = None
     try:
-        index_seq: int | None = gw.index.last_seq()
+        index_seq, rejected = gw.index.last_seq(), gw.index.rejected()
     except IndexUnavailable as exc:
-        index_seq = None
         print(f"fairgate: warning: {exc}", file=sys.stderr)
+    store_seq = gw.store.last_seq()
+    if index_seq is not None and index_seq > store_seq:
+        print(f"fairgate: warning: {IndexAhead(index_seq, store_seq)}", file=sys.stderr)
+    if rejected:
+        print(f"fairgate: warning: the search index refused {rejected} record(s), which "
+              "searches do not find (the log of the process that indexed them names each "
+              "record and the reason)", file=sys.stderr)
     status = {"store": str(config.store_path), "index": describe_index(config),
-              "index_backend": config.index, "store_seq": gw.store.last_seq(),
-              "index_seq": index_seq, "sources": rows}
+              "index_backend": config.index, "store_seq": store_seq,
+              "index_seq": index_seq, "index_rejected": rejected, "sources": rows}
     if args.json:
         print(json.dumps(status, indent=2))
         return 0

@@ -15,6 +15,15 @@ ENV_PREFIX = "FAIRGATE_"
 DEFAULT_FILE = "fairgate.toml"
 INDEX_BACKENDS = ("embedded", "elasticsearch")
 _ES_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,100}")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
+SECRET_KEYS = ("elasticsearch_api_key",)  # never shown (repr, status, messages)
+_SECRET_OPTION = re.compile(r"(?i)password|secret|token|api_?key|credential")
+
+
+def redact_url(text: str) -> str:
+    """`text` with the user-info (`user:password@`) of every URL in it removed: for every
+    message, log line, report and status that names a configured URL."""
+    return _USERINFO.sub(r"\1", text)
 
 
 class ConfigError(ValueError):
@@ -38,6 +47,22 @@ class Config:
     page_size: int = 20
     max_page_size: int = 100
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """No secrets: URLs without their user-info, API keys masked."""
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_KEYS and value:
+                value = "***"
+            elif isinstance(value, str):
+                value = redact_url(value)
+            elif f.name == "sources":
+                value = {name: {k: ("***" if _SECRET_OPTION.search(k) else v)
+                                for k, v in options.items()} if isinstance(options, dict)
+                         else options for name, options in value.items()}
+            shown.append(f"{f.name}={value!r}")
+        return f"Config({', '.join(shown)})"
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)

@@ -12,7 +12,7 @@ from typing import Callable
 from mappings.formats import RENDER_VERSION
 
 from .clock import utcnow
-from .config import Config
+from .config import Config, redact_url
 from .index import IncompatibleServer, IndexUnavailable, SearchIndex
 from .index.embedded import EmbeddedIndex
 from .store import Store
@@ -45,7 +45,7 @@ def open_index(config: Config) -> SearchIndex:
 def describe_index(config: Config) -> str:
     """Where the index lives, for status output."""
     if config.index == "elasticsearch":
-        return f"{config.elasticsearch_url} alias {config.elasticsearch_index}"
+        return f"{redact_url(config.elasticsearch_url)} alias {config.elasticsearch_index}"
     return str(config.index_path)
 
 

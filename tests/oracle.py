@@ -101,4 +101,25 @@ def brute_facets(hits: list[Record], fields: tuple[str, ...]) -> dict[str, dict[
     return out
 
 
-
+def brute_stamps(records: list[Record], now: datetime, date_from: datetime | None = None,
+                 date_to: datetime | None = None,
+                 filters: dict[str, tuple[str, ...]] | None = None) -> list[tuple[datetime, str]]:
+    """OAI-PMH order: (public datestamp, id) of the records public at `now`, by the access
+    policy's own rule (`mappings.access`), bounds inclusive at second precision."""
+    from mappings.access import Visibility, public_datestamp, visibility
+    out = []
+    for r in records:
+        if visibility(r, now) is not Visibility.PUBLIC:
+            continue
+        stamp = public_datestamp(r, now)
+        if stamp is None:
+            continue
+        values = facet_values(r)
+        if any(want and not values[f] & set(want) for f, want in (filters or {}).items()):
+            continue
+        if date_from and stamp < date_from.replace(microsecond=0):
+            continue
+        if date_to and stamp > date_to.replace(microsecond=0):
+            continue
+        out.append((stamp, r.id))
+    return sorted(out)

@@ -2,17 +2,17 @@
 computed in plain Python over the same records (tests/oracle.py)."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from gateway.index import Query, QueryError, catch_up, rebuild
+from gateway.index import IndexAhead, Query, QueryError, catch_up, rebuild
 from gateway.index.embedded import EmbeddedIndex
 from gateway.store import Batch, Store
 
 from .conftest import BACKENDS
 from .factories import NOW, corpus, make_record
-from .oracle import brute_facets, brute_search, facet_values
+from .oracle import brute_facets, brute_search, brute_stamps, facet_values
 
 
 @pytest.fixture(params=BACKENDS)
@@ -197,3 +197,138 @@ def test_rebuild_replays_the_store(index, records, tmp_path):
     assert index.count() == len(records) - 1
     expected = brute_search([r for r in records if r.id != records[2].id], q, NOW)
     assert all_pages(index, q) == [r.id for r in expected]
+
+
+# -- OAI-PMH iteration: (public datestamp, id) keyset ------------------------------------
+T1, T2, T3 = NOW - timedelta(days=100), NOW - timedelta(days=40), NOW - timedelta(days=3)
+
+
+@pytest.fixture
+def stamped(make_index, tmp_path):
+    """(index, store records with their datestamps): three harvests at T1, T2, T3 (ties on
+    the datestamp within each), releases spread over the past 120 days (so many are later
+    than the datestamp), a quarter embargoed until NOW + 30 days, two records deleted."""
+    records = corpus(120)
+    store = Store(tmp_path / "stamps.sqlite")
+    for when, part in ((T1, records[:50]), (T2, records[50:90]), (T3, records[90:])):
+        store.apply_batch("test", Batch(upserts=part), when)
+    store.apply_batch("test", Batch(deletes=[records[7].id, records[60].id]),
+                      NOW - timedelta(days=1))
+    idx = make_index()
+    catch_up(store, idx)
+    held = [r for _, r in store.changes_since(0, 10_000)]
+    yield idx, held
+    idx.close()
+
+
+def all_stamps(index, now, size=7, **bounds):
+    out, after = [], None
+    for _ in range(1000):
+        page = index.stamps(now, after=after, size=size, **bounds)
+        assert len(page) <= size
+        out += page
+        if len(page) < size:
+            return out
+        after = page[-1]
+    raise AssertionError("paging did not end")
+
+
+STAMP_CASES = [
+    dict(),
+    dict(date_from=NOW - timedelta(days=50), date_to=NOW - timedelta(days=4)),
+    dict(date_from=T2, date_to=T2),  # inclusive at both ends
+    dict(date_from=T3 + timedelta(seconds=1)),
+    dict(date_to=T1 - timedelta(seconds=1)),
+    dict(filters={"facility": ("ESRF",)}),
+    dict(filters={"kind": ("document",)}, date_from=T1),
+]
+
+
+@pytest.mark.parametrize("bounds", STAMP_CASES, ids=lambda b: repr(b)[:50])
+@pytest.mark.parametrize("later", [0, 31], ids=["now", "after-embargo"])
+@pytest.mark.parametrize("size", [1, 7, 1000])
+def test_stamps_page_in_oai_order_equal_to_the_access_policy(stamped, bounds, later, size):
+    index, records = stamped
+    now = NOW + timedelta(days=later)
+    expected = brute_stamps(records, now, **bounds)
+    assert all_stamps(index, now, size=size, **bounds) == expected
+
+
+def test_stamps_corpus_has_what_the_contract_needs(stamped):
+    _, records = stamped
+    public = brute_stamps(records, NOW)
+    stamps = [s for s, _ in public]
+    assert len(set(stamps)) < len(stamps)  # ties on the datestamp
+    assert any(r.dates.release_date and r.datestamp < r.dates.release_date <= NOW
+               for r in records if not r.deleted)  # released after being stamped
+    assert any(r.deleted for r in records)
+    assert len(brute_stamps(records, NOW + timedelta(days=31))) > len(public)  # embargoes
+
+
+def test_stamps_continue_after_a_key_that_is_no_longer_there(stamped):
+    index, records = stamped
+    full = brute_stamps(records, NOW)
+    key = (full[10][0], full[10][1] + "~")  # between two ids of one datestamp, or after
+    assert index.stamps(NOW, after=key, size=1000) == [k for k in full if k > key]
+    assert index.stamps(NOW, after=(datetime.max.replace(tzinfo=NOW.tzinfo), ""), size=5) == []
+
+
+def test_stamps_refuse_an_unknown_filter(stamped):
+    index, _ = stamped
+    with pytest.raises(QueryError):
+        index.stamps(NOW, filters={"colour": ("red",)})
+
+
+# -- an index ahead of its store (store restored or recreated) ---------------------------
+def test_an_index_ahead_of_the_store_is_reported_not_skipped(make_index, records, tmp_path):
+    old = Store(tmp_path / "old.sqlite")
+    old.apply_batch("test", Batch(upserts=records[:20]), NOW)
+    idx = make_index()
+    catch_up(old, idx)
+    restored = Store(tmp_path / "restored.sqlite")  # e.g. from an older backup
+    restored.apply_batch("test", Batch(upserts=records[:5]), NOW)
+    with pytest.raises(IndexAhead, match="fairgate reindex") as caught:
+        catch_up(restored, idx)
+    assert (caught.value.index_seq, caught.value.store_seq) == (20, 5)
+    rebuild(restored, idx)
+    assert catch_up(restored, idx) == 0
+    assert idx.last_seq() == 5 and idx.count() == 5
+
+
+def test_health_says_when_the_index_is_ahead_of_the_store(backend_config, records, tmp_path):
+    from gateway.app import create_app
+    from gateway.config import Config
+    from gateway.context import open_index
+    config = Config(data_dir=tmp_path / "gw", **backend_config)
+    other = Store(tmp_path / "other.sqlite")
+    other.apply_batch("test", Batch(upserts=records[:10]), NOW)
+    index = open_index(config)
+    catch_up(other, index)
+    index.close()
+    client = create_app(config, clock=lambda: NOW).test_client()  # its own, empty store
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert health.get_json() == {"status": "index_ahead_of_store",
+                                 "action": "run `fairgate reindex`"}
+
+
+def test_an_embedded_index_from_before_oai_stamps_is_refilled(records, tmp_path):
+    import sqlite3
+    store = Store(tmp_path / "store.sqlite")
+    store.apply_batch("test", Batch(upserts=records[:10]), T2)
+    path = tmp_path / "old-index.sqlite"
+    old = sqlite3.connect(path)  # the schema of the previous release, with data in it
+    previous = EmbeddedIndex.SCHEMA.replace(",\n    oai_stamp    TEXT NOT NULL DEFAULT ''", "")
+    previous = previous.replace("CREATE INDEX IF NOT EXISTS docs_oai_stamp ON docs "
+                                "(oai_stamp, id);", "")
+    assert "oai_stamp" not in previous
+    old.executescript(previous)
+    old.execute("INSERT INTO docs (id, sort_date, title_sort) VALUES ('x', '', 'x')")
+    old.execute("INSERT INTO meta VALUES ('last_seq', '10')")
+    old.commit()
+    old.close()
+    idx = EmbeddedIndex(path)
+    assert idx.last_seq() == 0 and idx.count() == 0  # emptied: catch_up refills it
+    assert catch_up(store, idx) == 10
+    held = [r for _, r in store.changes_since(0)]
+    assert idx.stamps(NOW, size=100) == brute_stamps(held, NOW)

@@ -10,7 +10,8 @@ from mappings.record import Record, iso, to_dict
 
 from ..context import Gateway
 from ..errors import Gone, NotFound, error_response
-from ..index import FacetValue, IndexUnavailable, QueryError, Result, catch_up
+from ..index import (FacetValue, IndexOutdated, IndexUnavailable, QueryError, Result,
+                     catch_up)
 from .params import search_query
 
 bp = Blueprint("api", __name__)
@@ -82,11 +83,24 @@ def record(record_id: str) -> Any:
 @bp.get("/health")
 def health() -> Any:
     """Liveness for load balancers: `ok`, `catching_up` (the index is behind the store), or
-    `index_unavailable` with 503 (searches fail; the store still serves records by id).
-    No counts: they would include embargoed records (operators have `fairgate status`)."""
+    with 503 (searches fail; the store still serves records by id) `index_unavailable` or
+    `index_outdated` (built by an older index schema: `fairgate reindex`). With 200,
+    `index_ahead_of_store` (the store was restored or recreated: searches answer, but the
+    index no longer follows the store until `fairgate reindex`). `rejected_documents`,
+    when not 0, counts records the index refused (logged by id; see the logs).
+    No record counts: they would include embargoed records (operators have `fairgate
+    status`)."""
     gw = gateway()
     try:
-        lag = gw.store.last_seq() - gw.index.last_seq()
+        index_seq, rejected = gw.index.last_seq(), gw.index.rejected()
+    except IndexOutdated:
+        return jsonify(status="index_outdated", action="run `fairgate reindex`"), 503
     except IndexUnavailable:
         return jsonify(status="index_unavailable"), 503
-    return jsonify(status="ok" if lag == 0 else "catching_up")
+    lag = gw.store.last_seq() - index_seq
+    body: dict[str, Any] = {"status": "ok" if lag == 0 else "catching_up"}
+    if lag < 0:
+        body = {"status": "index_ahead_of_store", "action": "run `fairgate reindex`"}
+    if rejected:
+        body["rejected_documents"] = rejected
+    return jsonify(body)

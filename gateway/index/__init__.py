@@ -3,7 +3,8 @@
 Every backend implements `SearchIndex` and passes one contract suite
 (`tests/test_index_contract.py`). The index holds every live record, embargoed ones
 included, and filters by release date at query time with the `now` it is given: no job
-has to run when an embargo ends.
+has to run when an embargo ends. Deleted records (tombstones) are not in the index: OAI-PMH
+takes its deleted headers from the record store.
 """
 from __future__ import annotations
 
@@ -34,6 +35,24 @@ class IndexUnavailable(RuntimeError):
 
 class IncompatibleServer(IndexUnavailable):
     """The index server is of a version this gateway cannot use; it will not be tried."""
+
+
+class IndexOutdated(IndexUnavailable):
+    """The live index was built by another version of the index schema than this code's:
+    it cannot be used until `fairgate reindex` builds a current one."""
+
+
+class IndexAhead(IndexUnavailable):
+    """The index has applied changes the record store does not have (the store was restored
+    from a backup or recreated): catching up would silently skip records. The index must be
+    rebuilt from the store (`fairgate reindex`)."""
+
+    def __init__(self, index_seq: int, store_seq: int):
+        super().__init__(
+            f"the search index is ahead of the record store (index at change {index_seq}, "
+            f"store at {store_seq}): the store was restored or recreated; run "
+            "`fairgate reindex` to rebuild the index from it")
+        self.index_seq, self.store_seq = index_seq, store_seq
 
 
 @dataclass(frozen=True)
@@ -84,11 +103,33 @@ class Result:
 
 class SearchIndex(Protocol):
     def apply(self, changes: Iterable[tuple[int, Record]]) -> int:
-        """Index live records, drop deleted ones; remember the highest seq. Returns count."""
+        """Index live records, drop deleted ones; remember the highest seq. Returns count.
+        A record the backend refuses (a document it cannot index, not an outage) is logged
+        with its id and reason, kept out of search and counted in `rejected()`; the seq
+        still moves past it, so one bad record never blocks the others."""
 
     def last_seq(self) -> int: ...
 
+    def rejected(self) -> int:
+        """Records currently kept out of the index because the backend refused them (0 for
+        a backend that never refuses). A later version of the record that is accepted, its
+        deletion or a rebuild clears it."""
+
     def search(self, query: Query, now: datetime) -> Result: ...
+
+    def stamps(self, now: datetime, *, date_from: datetime | None = None,
+               date_to: datetime | None = None, after: tuple[datetime, str] | None = None,
+               size: int = 100, filters: Mapping[str, tuple[str, ...]] | None = None,
+               ) -> list[tuple[datetime, str]]:
+        """OAI-PMH iteration: (public datestamp, id) of the live records public at `now`,
+        ascending by (public datestamp, id), at most `size`. The public datestamp is
+        max(datestamp, release_date) (`mappings.access.public_datestamp` for a record that
+        is public at `now`). `date_from`/`date_to` bound it inclusively, at second
+        precision, in UTC (a date-only OAI `until` is the last second of that day);
+        `after` continues strictly after the (datestamp, id) of the last item of the
+        previous page (keyset paging, never an offset). `filters` as in `Query.filters`
+        (OAI sets). Deleted records are not here: OAI-PMH takes deleted headers from
+        the record store."""
 
     def count(self) -> int:
         """Documents held, embargoed ones included."""
@@ -102,11 +143,36 @@ class ChangeSource(Protocol):
     def changes_since(self, seq: int, limit: int = 1000) -> list[tuple[int, Record]]: ...
 
 
-def catch_up(store: ChangeSource, index: SearchIndex, *, batch: int = 1000) -> int:
-    """Feed the index every record change it has not seen (outbox). Returns how many."""
-    done = 0
-    while changes := store.changes_since(index.last_seq(), batch):
+class SeqSource(ChangeSource, Protocol):
+    def last_seq(self) -> int: ...
+
+
+def catch_up(store: SeqSource, index: SearchIndex, *, batch: int = 1000) -> int:
+    """Feed the index every record change it has not seen (outbox). Returns how many
+    changes were applied (refused documents included: see `SearchIndex.rejected`).
+
+    Raises `IndexAhead` if the index claims changes the store does not have. If another
+    writer moved the index past a batch while it was being applied, the changes that
+    writer applied are replayed once more: a stale write of ours (an older version of a
+    record it had deleted, whose tombstone the server may have forgotten) is corrected
+    by the store's current version."""
+    done, seq, stalled = 0, index.last_seq(), 0
+    if seq > (store_seq := store.last_seq()):
+        raise IndexAhead(seq, store_seq)
+    while changes := store.changes_since(seq, batch):
         done += index.apply(changes)
+        top, before, seq = changes[-1][0], seq, index.last_seq()
+        if seq > top:  # another writer got further meanwhile: re-assert what it applied
+            replay = changes[0][0] - 1
+            while again := [c for c in store.changes_since(replay, batch) if c[0] <= seq]:
+                index.apply(again)
+                replay = again[-1][0]
+        # seq < top: the batch went to an index that is no longer the live one (a rebuild
+        # swapped it meanwhile) or the server lost it; go on from what the index holds
+        stalled = stalled + 1 if seq <= before else 0
+        if stalled >= 3:
+            raise IndexUnavailable(f"the search index does not keep the changes it "
+                                   f"acknowledges (still at change {seq})")
     return done
 
 

@@ -12,6 +12,19 @@ def sort_date(record: Record) -> str:
     return iso(when) or ""
 
 
+def oai_stamp(record: Record) -> str | None:
+    """The record's OAI-PMH datestamp once it is public: max(datestamp, release_date), as
+    ISO UTC with seconds (fixed width, so text order is time order); None without a
+    datestamp (a record the store has not stamped). Equals
+    `mappings.access.public_datestamp` whenever the record is public and its datestamp is
+    not in the future."""
+    stamp = iso(record.datestamp)
+    if stamp is None:
+        return None
+    release = iso(record.dates.release_date)
+    return max(stamp, release) if release else stamp
+
+
 def year(record: Record) -> str | None:
     return sort_date(record)[:4] or None
 

@@ -2,7 +2,8 @@
 
 Only query shapes that Elasticsearch 8, OpenSearch and the CI stand-in all accept: bool
 filters, `multi_match` (phrase, phrase_prefix, bool_prefix), terms/range/nested queries,
-terms and date_histogram aggregations, `search_after` on the sort key plus `id`. Never
+terms and date_histogram aggregations, `search_after` on the sort key plus `id` (OAI-PMH:
+on `oai_stamp` plus `id`). Never
 from/size paging past the first page, scroll, point-in-time, composite aggregations, terms
 include/exclude, `min_doc_count: 0` or scripts.
 """
@@ -11,11 +12,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Mapping
 
 from mappings.record import iso
 
-from . import FacetValue, Hit, Query, QueryError, Result
+from . import FILTER_FIELDS, FacetValue, Hit, Query, QueryError, Result
 from . import cursor as cursors
 from .elastic_schema import TEXT_FIELDS
 from .textquery import TooManyTerms, terms
@@ -79,14 +80,17 @@ def _fold(token: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def visible(now: datetime) -> list[dict[str, Any]]:
+    """Record documents public at `now` (embargo at query time)."""
+    return [{"term": {"doc": "record"}},
+            {"bool": {"minimum_should_match": 1, "should": [
+                {"bool": {"must_not": {"exists": {"field": "release_date"}}}},
+                {"range": {"release_date": {"lte": iso(now)}}}]}}]
+
+
 def filters(query: Query, now: datetime) -> list[dict[str, Any]]:
     """Record documents visible at `now` (embargo at query time) that pass the filters."""
-    out: list[dict[str, Any]] = [
-        {"term": {"doc": "record"}},
-        {"bool": {"minimum_should_match": 1, "should": [
-            {"bool": {"must_not": {"exists": {"field": "release_date"}}}},
-            {"range": {"release_date": {"lte": iso(now)}}}]}},
-    ]
+    out = visible(now)
     out += [{"terms": {name: list(values)}} for name, values in query.filters.items() if values]
     dates: dict[str, str] = {}
     if query.date_from:
@@ -98,6 +102,35 @@ def filters(query: Query, now: datetime) -> list[dict[str, Any]]:
     if dates:
         out.append({"range": {"sort_date": dates}})
     return out
+
+
+def stamps_request(now: datetime, date_from: datetime | None, date_to: datetime | None,
+                   after: tuple[datetime, str] | None, size: int,
+                   filters: Mapping[str, tuple[str, ...]] | None) -> dict[str, Any]:
+    """Keyword arguments for `Elasticsearch.search` listing (oai_stamp, id) in that order:
+    `search_after` from the previous page's last pair, never an offset."""
+    bad = [f for f in filters or {} if f not in FILTER_FIELDS]
+    if bad:
+        raise QueryError(f"unknown field(s): {', '.join(bad)}", "set")
+    clauses = [*visible(now), {"exists": {"field": "oai_stamp"}}]
+    clauses += [{"terms": {k: list(v)}} for k, v in (filters or {}).items() if v]
+    bounds = {op: iso(when) for op, when in (("gte", date_from), ("lte", date_to)) if when}
+    if bounds:
+        clauses.append({"range": {"oai_stamp": bounds}})
+    body: dict[str, Any] = {"query": {"bool": {"filter": clauses}},
+                            "sort": [{"oai_stamp": "asc"}, {"id": "asc"}], "size": size,
+                            "track_total_hits": False, "_source": False}
+    if after is not None:
+        body["search_after"] = [iso(after[0]), after[1]]
+    return body
+
+
+def stamps_result(response: dict[str, Any]) -> list[tuple[datetime, str]]:
+    return [(_parse_stamp(h["sort"][0]), h["sort"][1]) for h in response["hits"]["hits"]]
+
+
+def _parse_stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def aggregation(name: str) -> dict[str, Any]:

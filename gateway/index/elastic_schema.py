@@ -4,6 +4,9 @@ mappings) and the document built from a Record. No I/O here.
 Text fields use one analyser (`fairgate_text`): split on anything that is not a letter or a
 digit ('_' separates words, as in the embedded index), lower case, fold accents. Multi-valued
 text (keywords, people, ...) is indexed as arrays, so a phrase never spans two values.
+`oai_stamp` is the record's public datestamp once released, max(datestamp, release_date), as
+a fixed-width ISO string (UTC, seconds, 'Z'), for OAI-PMH's (datestamp, id) keyset order;
+embargoed records are filtered out at query time by `release_date`, so it can be static.
 Filters and facets are keyword fields holding the same values as the embedded index's
 `terms` table (`docs.index_terms`); techniques are also a nested (iri, label) pair so the
 facet can carry labels. Sort keys are keywords: `sort_key` is the ISO sort date ('' when a
@@ -13,14 +16,16 @@ record has none, which sorts first ascending and last descending, as in the embe
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 
 from mappings.record import Parameter, Record, iso
 
-from .docs import index_terms, sort_date
+from .docs import index_terms, oai_stamp, sort_date
 
-SCHEMA_VERSION = 1
-META_ID = "fairgate:meta"  # the one non-record document: {"doc": "meta", "seq": N}
+SCHEMA_VERSION = 2  # 2: oai_stamp; placeholders of refused records (doc "rejected", reason)
+META_ID = "fairgate:meta"  # the one meta document: {"doc": "meta", "seq": N}
+MAX_REASON_CHARS = 1000
 MAX_ID_BYTES = 512         # Elasticsearch's limit for _id
 MAX_SORT_CHARS = 4000      # a keyword term must stay under 32 kB
 
@@ -52,6 +57,7 @@ MAPPINGS: dict[str, Any] = {
         **{name: _TEXT for name in TEXT_FIELDS},
         "title_sort": _KEYWORD, "sort_key": _KEYWORD,
         "sort_date": _DATE, "release_date": _DATE, "datestamp": _DATE,
+        "oai_stamp": _KEYWORD, "reason": {"type": "keyword", "index": False},
         "license": _KEYWORD, "content_hash": _KEYWORD,
         "parameters": {"type": "nested", "properties": {
             "name": _KEYWORD, "value": {"type": "double"}, "text": _KEYWORD, "unit": _KEYWORD,
@@ -82,7 +88,7 @@ def document(record: Record, seq: int) -> dict[str, Any]:
                            "title_sort": record.title.casefold()[:MAX_SORT_CHARS],
                            "sort_key": sort_date(record), "sort_date": sort_date(record) or None,
                            "release_date": iso(record.dates.release_date),
-                           "datestamp": iso(record.datestamp)}
+                           "datestamp": iso(record.datestamp), "oai_stamp": oai_stamp(record)}
     for field, value, _ in index_terms(record):
         doc.setdefault(field, []).append(value)
     doc["techniques"] = [{"iri": v, "label": label} for f, v, label in index_terms(record)
@@ -90,6 +96,14 @@ def document(record: Record, seq: int) -> dict[str, Any]:
     doc.update(text(record))
     doc["parameters"] = [parameter(p) for p in record.parameters]
     return {k: v for k, v in doc.items() if v is not None and v != []}
+
+
+def rejected(record_id: str, seq: int, reason: str) -> dict[str, Any]:
+    """The placeholder kept at a record's `_id` when its document was refused: invisible
+    to searches (`doc` is not "record"), counted by `ElasticIndex.rejected`, replaced by
+    the next accepted version of the record (external version = seq) or its deletion."""
+    return {"doc": "rejected", "id": record_id, "seq": seq,
+            "reason": reason[:MAX_REASON_CHARS]}
 
 
 def text(record: Record) -> dict[str, Any]:
@@ -110,11 +124,19 @@ def text(record: Record) -> dict[str, Any]:
 
 
 def parameter(p: Parameter) -> dict[str, Any]:
+    """A parameter as indexed. Non-finite numbers (NaN, ±inf: JSON has no such values, and
+    Elasticsearch refuses the document) are left out, as is an SI value that overflows."""
     out: dict[str, Any] = {"name": p.name, "unit": p.unit}
     if isinstance(p.value, (int, float)) and not isinstance(p.value, bool):
-        out["value"] = float(p.value)
-        if (si := to_si(float(p.value), p.unit)) is not None:
-            out["value_si"], out["unit_si"] = si
+        try:
+            value = float(p.value)
+        except OverflowError:  # an int too large for a double
+            value = math.nan
+        if math.isfinite(value):
+            out["value"] = value
+            si = to_si(value, p.unit)
+            if si is not None and math.isfinite(si[0]):
+                out["value_si"], out["unit_si"] = si
     else:
         out["text"] = str(p.value)[:MAX_SORT_CHARS]
     return {k: v for k, v in out.items() if v is not None}

@@ -4,20 +4,21 @@ Full text with BM25 ranking over title, description, keywords, people, samples a
 rest; exact-value filters and facet counts from a `terms` table (field, value) that holds
 every facetable value of every document (multi-valued fields simply have several rows).
 Facet counts are computed over the documents that match the whole query (text, filters,
-dates, visibility).
+dates, visibility). `oai_stamp` (max(datestamp, release_date), indexed with the id) serves
+OAI-PMH's keyset iteration (`stamps`).
 """
 from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from mappings.record import Record, iso
 
 from ..sqlite import SQLiteFile
-from . import FacetValue, Hit, Query, QueryError, Result
+from . import FILTER_FIELDS, FacetValue, Hit, Query, QueryError, Result
 from . import cursor as cursors
-from .docs import index_terms, sort_date, text_fields
+from .docs import index_terms, oai_stamp, sort_date, text_fields
 from .textquery import TooManyTerms, to_fts
 
 SCHEMA = """
@@ -26,8 +27,10 @@ CREATE TABLE IF NOT EXISTS docs (
     id           TEXT NOT NULL UNIQUE,
     sort_date    TEXT NOT NULL,
     title_sort   TEXT NOT NULL,
-    release_date TEXT
+    release_date TEXT,
+    oai_stamp    TEXT NOT NULL DEFAULT ''
 );
+CREATE INDEX IF NOT EXISTS docs_oai_stamp ON docs (oai_stamp, id);
 CREATE TABLE IF NOT EXISTS terms (
     rowid INTEGER NOT NULL,
     field TEXT NOT NULL,
@@ -57,6 +60,29 @@ class EmbeddedIndex(SQLiteFile):
 
     SCHEMA, MARKER = SCHEMA, "docs"
 
+    def _connect(self) -> sqlite3.Connection:
+        conn = super()._connect()
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(docs)")}
+        if "oai_stamp" not in columns:
+            self._migrate(conn)
+        return conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        """An index file from before `oai_stamp`: add the column and empty the index, so
+        the next catch-up refills it from the store (it is derived data)."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if "oai_stamp" not in {r[1] for r in conn.execute("PRAGMA table_info(docs)")}:
+                conn.execute("ALTER TABLE docs ADD COLUMN oai_stamp TEXT NOT NULL DEFAULT ''")
+                conn.execute("CREATE INDEX IF NOT EXISTS docs_oai_stamp ON docs (oai_stamp, id)")
+                for table in ("docs", "terms", "meta", "fts"):
+                    conn.execute(f"DELETE FROM {table}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
     # -- writing -------------------------------------------------------------------------
     def apply(self, changes: Iterable[tuple[int, Record]]) -> int:
         db, n, top = self.db, 0, None
@@ -85,8 +111,10 @@ class EmbeddedIndex(SQLiteFile):
     @staticmethod
     def _add(db: sqlite3.Connection, record: Record) -> None:
         cur = db.execute(
-            "INSERT INTO docs (id, sort_date, title_sort, release_date) VALUES (?,?,?,?)",
-            (record.id, sort_date(record), record.title.casefold(), iso(record.dates.release_date)))
+            "INSERT INTO docs (id, sort_date, title_sort, release_date, oai_stamp)"
+            " VALUES (?,?,?,?,?)",
+            (record.id, sort_date(record), record.title.casefold(),
+             iso(record.dates.release_date), oai_stamp(record) or ""))
         rowid = cur.lastrowid
         db.executemany("INSERT INTO terms VALUES (?,?,?,?)",
                        [(rowid, f, v, label) for f, v, label in index_terms(record)])
@@ -99,6 +127,10 @@ class EmbeddedIndex(SQLiteFile):
 
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM docs").fetchone()[0]
+
+    def rejected(self) -> int:
+        """Always 0: SQLite takes every record the store holds."""
+        return 0
 
     def clear(self) -> None:
         db = self.db
@@ -125,6 +157,34 @@ class EmbeddedIndex(SQLiteFile):
             db.execute("COMMIT")
         next_cursor = cursors.encode(query, next_key) if next_key is not None else None
         return Result(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
+
+    def stamps(self, now: datetime, *, date_from: datetime | None = None,
+               date_to: datetime | None = None, after: tuple[datetime, str] | None = None,
+               size: int = 100, filters: Mapping[str, tuple[str, ...]] | None = None,
+               ) -> list[tuple[datetime, str]]:
+        """See `SearchIndex.stamps`: keyset on the (oai_stamp, id) index."""
+        bad = [f for f in filters or {} if f not in FILTER_FIELDS]
+        if bad:
+            raise QueryError(f"unknown field(s): {', '.join(bad)}", "set")
+        sql = ("SELECT d.oai_stamp, d.id FROM docs d WHERE d.oai_stamp != ''"
+               " AND (d.release_date IS NULL OR d.release_date <= ?)")
+        args: list[Any] = [iso(now)]
+        for name, values in (filters or {}).items():
+            if values:
+                sql += (f" AND d.rowid IN (SELECT rowid FROM terms WHERE field = ?"
+                        f" AND value IN ({','.join('?' * len(values))}))")
+                args += [name, *values]
+        if date_from is not None:
+            sql, args = sql + " AND d.oai_stamp >= ?", [*args, iso(date_from)]
+        if date_to is not None:
+            sql, args = sql + " AND d.oai_stamp <= ?", [*args, iso(date_to)]
+        if after is not None:
+            stamp = iso(after[0])
+            sql += " AND (d.oai_stamp > ? OR (d.oai_stamp = ? AND d.id > ?))"
+            args += [stamp, stamp, after[1]]
+        sql += " ORDER BY d.oai_stamp, d.id LIMIT ?"
+        rows = self.db.execute(sql, [*args, size]).fetchall()
+        return [(datetime.fromisoformat(s.replace("Z", "+00:00")), i) for s, i in rows]
 
     @staticmethod
     def _matches(query: Query, now: datetime) -> tuple[str, list[Any]]:
