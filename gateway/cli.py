@@ -101,6 +101,8 @@ def cmd_harvest(config: Config, args: argparse.Namespace) -> int:
             print(f"fairgate: warning: {r.source}: the search index is {r.index_lag} changes "
                   f"behind the record store ({r.index_error}); it catches up on the next "
                   "harvest, `serve`, search or `reindex`", file=sys.stderr)
+        elif r.index_error:  # e.g. an index ahead of the store: nothing to catch up
+            print(f"fairgate: warning: {r.source}: {r.index_error}", file=sys.stderr)
     return 0 if all(r.status == "ok" for r in reports) else 1
 
 

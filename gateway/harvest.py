@@ -161,7 +161,7 @@ class Runner:
         search, `reindex`); the run reports the lag. After a failure, catch-ups are skipped
         for INDEX_RETRY_S so a hanging server costs one timeout, not one per batch."""
         if not force and time.monotonic() < self._index_retry_at:
-            report.index_lag = self.store.last_seq() - self._index_seen
+            report.index_lag = max(0, self.store.last_seq() - self._index_seen)
             return
         try:
             catch_up(self.store, self.index)
@@ -175,5 +175,5 @@ class Runner:
             self._index_seen = self.index.last_seq()
         except IndexUnavailable:
             pass  # keep the last value seen: the lag reported is then an upper bound
-        report.index_lag = self.store.last_seq() - self._index_seen
+        report.index_lag = max(0, self.store.last_seq() - self._index_seen)
 
