@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_source ON runs (source, id);
 """
+
+_BODY_JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps(ensure_ascii=False), once
 
 
 @dataclass
@@ -187,7 +189,7 @@ class Store(SQLiteFile):
                     else:
                         counts.changed += 1
                     seq += 1
-                    self._write(db, replace(record, datestamp=now), seq)
+                    self._write(db, record, seq, datestamp=now)
             db.execute("UPDATE sequence SET value = ?", (seq,))
             self._marks(db, source, batch.marks)
         return counts
@@ -225,7 +227,14 @@ class Store(SQLiteFile):
         return from_dict(json.loads(db.execute(
             "SELECT body FROM records WHERE id = ?", (rid,)).fetchone()[0]))
 
-    def _write(self, db: sqlite3.Connection, record: Record, seq: int) -> None:
+    def _write(self, db: sqlite3.Connection, record: Record, seq: int,
+               datestamp: datetime | None = None) -> None:
+        """Insert or replace `record` with sequence number `seq`; `datestamp`, when given,
+        is written as the record's (the body is `to_dict` of the record with that datestamp,
+        built once: no copy of the record)."""
+        body = to_dict(record)
+        if datestamp is not None:
+            body["datestamp"] = iso(datestamp)
         db.execute(
             "INSERT INTO records (id, source, kind, seq, datestamp, deleted, release_date,"
             " content_hash, body, render_version) VALUES (?,?,?,?,?,?,?,?,?,?)"
@@ -233,9 +242,9 @@ class Store(SQLiteFile):
             " deleted=excluded.deleted, release_date=excluded.release_date,"
             " content_hash=excluded.content_hash, body=excluded.body, kind=excluded.kind,"
             " render_version=excluded.render_version",
-            (record.id, record.source, record.kind, seq, iso(record.datestamp),
-             int(record.deleted), iso(record.dates.release_date),
-             record.provenance.content_hash or "", json.dumps(to_dict(record), ensure_ascii=False),
+            (record.id, record.source, record.kind, seq, body["datestamp"],
+             int(record.deleted), body["dates"]["release_date"],
+             record.provenance.content_hash or "", _BODY_JSON.encode(body),
              self.render_version))
 
     # -- checkpoints ---------------------------------------------------------------------

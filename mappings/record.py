@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
-from typing import Any, Literal, get_args
+from typing import Any, Callable, Literal, get_args
 
 Kind = Literal["document", "dataset"]
 KINDS: tuple[str, ...] = get_args(Kind)
@@ -157,7 +157,12 @@ def iso(dt: datetime | None) -> str | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    elif dt.tzinfo is not timezone.utc:
+        dt = dt.astimezone(timezone.utc)
+    if dt.year < 1000:  # strftime does not pad such years: keep its exact output
+        return dt.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (dt.year, dt.month, dt.day, dt.hour, dt.minute,
+                                               dt.second)
 
 
 def parse_iso(text: str | None) -> datetime | None:
@@ -166,14 +171,46 @@ def parse_iso(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # dumped as they are
+_DUMPERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
+
+
+def _dumper(cls: type) -> Callable[[Any], dict[str, Any]]:
+    """The dump of one instance of dataclass `cls`: a function written once per class, as
+    `dataclasses` writes `__init__`, with one dict display (no loop, no `fields()` per call).
+    Values of a `_PLAIN` type are taken as they are, the others go through `_dump`."""
+    names = [f.name for f in fields(cls)]
+    reads = "".join(f"    v{i} = o.{name}\n" for i, name in enumerate(names))
+    items = ", ".join(f"{name!r}: v{i} if type(v{i}) in P else D(v{i})"
+                      for i, name in enumerate(names))
+    namespace: dict[str, Any] = {"P": _PLAIN, "D": _dump}
+    exec(f"def dump(o):\n{reads}    return {{{items}}}\n", namespace)  # noqa: S102
+    dump = _DUMPERS[cls] = namespace["dump"]
+    return dump
+
+
 def _dump(value: Any) -> Any:
+    """dataclass -> dict, tuple -> list, datetime -> `iso`, anything else as it is.
+
+    This runs twice per harvested record (content hash, store), so the common cases come
+    first and each dataclass has its own `_dumper`."""
+    cls = type(value)
+    dump = _DUMPERS.get(cls)
+    if dump is not None:
+        return dump(value)
+    if cls in _PLAIN:
+        return value
+    if cls is tuple:
+        return [v if type(v) in _PLAIN else _dump(v) for v in value]
+    if cls is datetime:
+        return iso(value)
     if dataclasses.is_dataclass(value):
-        return {f.name: _dump(getattr(value, f.name)) for f in fields(value)}
+        if isinstance(value, type):  # a dataclass itself, not an instance
+            return {f.name: _dump(getattr(value, f.name)) for f in fields(value)}
+        return _dumper(cls)(value)
     if isinstance(value, tuple):
         return [_dump(v) for v in value]
-    if isinstance(value, datetime):
-        return iso(value)
-    return value
+    return iso(value) if isinstance(value, datetime) else value
 
 
 def to_dict(record: Record) -> dict[str, Any]:
@@ -209,8 +246,9 @@ def from_dict(d: dict[str, Any]) -> Record:
     """Inverse of `to_dict`. Trusts its input: validate untrusted dicts first."""
     kw = dict(d)
     for name, cls in _NESTED.items():
-        items = kw.get(name) or ()
-        kw[name] = tuple(_person(i) if cls is Person else cls(**i) for i in items)
+        items = kw.get(name)
+        kw[name] = (() if not items else tuple([_person(i) for i in items]) if cls is Person
+                    else tuple([cls(**i) for i in items]))
     kw["keywords"] = tuple(kw.get("keywords") or ())
     kw["provenance"] = _prov(kw["provenance"])
     kw["dates"] = _dates(kw.get("dates"))
@@ -225,6 +263,8 @@ def from_dict(d: dict[str, Any]) -> Record:
 # --- content hash and tombstones ---------------------------------------------------------
 
 _VOLATILE = ("datestamp", "deleted", "deleted_at")
+# json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":")), built once
+_HASH_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def content_hash(record: Record) -> str:
@@ -233,13 +273,15 @@ def content_hash(record: Record) -> str:
     Two harvests of unchanged source data give the same hash; any change to a field that a
     rendering could show gives a different one.
     """
-    d = to_dict(record)
-    for name in _VOLATILE:
-        d.pop(name)
-    d["provenance"] = {k: v for k, v in d["provenance"].items()
-                       if k not in ("harvested_at", "content_hash")}
-    blob = json.dumps(d, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return _dict_hash(to_dict(record))
+
+
+def _dict_hash(d: dict[str, Any]) -> str:
+    """`content_hash` of the record whose `to_dict` is `d` (which is left unchanged)."""
+    body = {k: v for k, v in d.items() if k not in _VOLATILE}
+    body["provenance"] = {k: v for k, v in d["provenance"].items()
+                          if k not in ("harvested_at", "content_hash")}
+    return hashlib.sha256(_HASH_JSON.encode(body).encode()).hexdigest()
 
 
 def with_hash(record: Record) -> Record:

@@ -2,17 +2,30 @@
 
 `validate(record)` raises `RecordInvalid` whose `errors` maps each offending field path
 (`creators.0.orcid`, `dates.release_date`) to its messages. `RecordSchema` loads and checks
-a record's JSON dict (as produced by `mappings.record.to_dict`).
+a record's JSON dict (as produced by `mappings.record.to_dict`); it is the one definition of
+the rules and of their messages.
+
+`validate` runs for every harvested record, and the schema costs about ten times the mapping.
+So it first asks `certainly_valid`, a direct check of the dataclasses against the same rules
+(same regular expressions, same limits) that only ever answers True for a record the schema
+accepts. Anything it is not sure of (a broken field, an unexpected type, a subclass) goes to
+the schema, which gives the verdict and the error paths and messages: for every record the
+outcome is exactly the schema's. tests/test_validation_fast.py holds the two side by side.
 """
 from __future__ import annotations
 
+import math
 import re
-from typing import Any
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Callable
 
 from marshmallow import (RAISE, Schema, ValidationError, fields, validate as v,
                          validates_schema)
 
-from .record import KINDS, Record, from_dict, to_dict
+from .record import (KINDS, Affiliation, Dates, Facility, Files, Funding, Identifier,
+                     Instrument, Parameter, Person, Provenance, Record, Related, Sample,
+                     Technique, from_dict, to_dict)
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*:(document|dataset):[A-Za-z0-9._~%/:@!$&'()*+,;=-]+$")
 SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -21,6 +34,8 @@ ROR_RE = re.compile(r"^https://ror\.org/0[a-hj-km-np-tv-z0-9]{6}\d{2}$")
 PANET_RE = re.compile(r"^http://purl\.org/pan-science/PaNET/PaNET\d+$")
 SPDX_RE = re.compile(r"^[A-Za-z0-9.+-]+$")
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+TITLE_MAX = 2000
 
 
 class RecordInvalid(ValueError):
@@ -31,6 +46,7 @@ class RecordInvalid(ValueError):
         super().__init__("; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in errors.items()))
 
 
+@lru_cache(maxsize=8192)  # the same people come back in record after record
 def orcid_checksum_ok(orcid: str) -> bool:
     """ISO 7064 11,2 check digit of an ORCID iD (https://orcid.org/... form)."""
     digits = orcid.rsplit("/", 1)[-1].replace("-", "")
@@ -54,6 +70,7 @@ def _no_email(value: str) -> None:
 
 
 _ror = v.Regexp(ROR_RE, error="not a ROR id URL (https://ror.org/0xxxxxxxx)")
+_url = v.URL()
 _text = fields.String(required=True, validate=v.Length(min=1))
 
 
@@ -101,10 +118,17 @@ class SampleSchema(_Strict):
     description = _opt()
 
 
+def _parameter_value(value: Any) -> None:
+    # marshmallow 4 ignores a validator's return value: raise, never return False
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValidationError("must be a number or a string")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError("must be a finite number")
+
+
 class ParameterSchema(_Strict):
     name = _text
-    value = fields.Raw(required=True, validate=lambda x: isinstance(x, (int, float, str))
-                       and not isinstance(x, bool))
+    value = fields.Raw(required=True, validate=_parameter_value)
     unit = _opt()
 
 
@@ -126,7 +150,7 @@ class FilesSchema(_Strict):
     count = fields.Integer(required=True, validate=v.Range(min=0))
     size = fields.Integer(load_default=None, allow_none=True, validate=v.Range(min=0))
     formats = fields.List(fields.String())
-    access_url = _opt(validate=v.URL())
+    access_url = _opt(validate=_url)
 
 
 class IdentifierSchema(_Strict):
@@ -152,7 +176,7 @@ class ProvenanceSchema(_Strict):
     native_id = _text
     source_url = _opt()
     harvested_at = fields.AwareDateTime(load_default=None, allow_none=True)
-    content_hash = _opt(validate=v.Regexp(r"^[0-9a-f]{64}$"))
+    content_hash = _opt(validate=v.Regexp(HASH_RE))
 
 
 def _many(schema: type[Schema]) -> fields.List:
@@ -164,7 +188,7 @@ class RecordSchema(_Strict):
 
     id = fields.String(required=True, validate=v.Regexp(ID_RE, error="not '<source>:<kind>:<id>'"))
     kind = fields.String(required=True, validate=v.OneOf(KINDS))
-    title = fields.String(required=True, validate=v.Length(min=1, max=2000))
+    title = fields.String(required=True, validate=v.Length(min=1, max=TITLE_MAX))
     provenance = fields.Nested(ProvenanceSchema, required=True)
     pid = _opt()
     description = _opt()
@@ -217,9 +241,10 @@ def check_dict(data: dict[str, Any]) -> dict[str, list[str]]:
 
 def validate(record: Record) -> Record:
     """Return the record unchanged, or raise `RecordInvalid` naming every bad field path."""
-    errors = check_dict(to_dict(record))
-    if errors:
-        raise RecordInvalid(errors)
+    if not certainly_valid(record):
+        errors = check_dict(to_dict(record))
+        if errors:
+            raise RecordInvalid(errors)
     return record
 
 
@@ -231,4 +256,153 @@ def load(data: dict[str, Any]) -> Record:
     return from_dict(data)
 
 
-__all__ = ["RecordInvalid", "RecordSchema", "validate", "load", "check_dict"]
+# --- the direct check of Record dataclasses (see the module doc) ------------------------------
+
+Check = Callable[[Any], bool]
+
+
+def _text_ok(x: Any) -> bool:  # _text: a string of at least one character
+    return isinstance(x, str) and x != ""
+
+
+def _str_or_none(x: Any) -> bool:  # _opt() without a validator
+    return x is None or isinstance(x, str)
+
+
+def _matching(regex: re.Pattern[str]) -> Check:  # v.Regexp: regex.match
+    match = regex.match
+    return lambda x: isinstance(x, str) and match(x) is not None
+
+
+def _optional(check: Check) -> Check:
+    return lambda x: x is None or check(x)
+
+
+def _no_email_ok(x: Any) -> bool:
+    return isinstance(x, str) and EMAIL_RE.search(x) is None
+
+
+def _orcid_ok(x: Any) -> bool:
+    return isinstance(x, str) and ORCID_RE.match(x) is not None and orcid_checksum_ok(x)
+
+
+def _url_ok(x: Any) -> bool:
+    try:
+        _url(x)
+    except ValidationError:
+        return False
+    return True
+
+
+def _count_ok(x: Any) -> bool:  # Integer with Range(min=0); bool and float left to the schema
+    return type(x) is int and x >= 0
+
+
+def _time_ok(x: Any) -> bool:
+    """None, or a datetime that `iso` writes as four-digit-year UTC (so the schema parses it)."""
+    return x is None or (type(x) is datetime and 1000 < x.year < 9999
+                         and (x.tzinfo is None or x.utcoffset() is not None))
+
+
+def _value_ok(x: Any) -> bool:  # ParameterSchema.value
+    return type(x) in (int, str) or (type(x) is float and math.isfinite(x))
+
+
+def _valid(cls: type) -> Check:
+    return lambda x: certainly_valid(x, cls)
+
+
+def _valid_tuple(cls: type) -> Check:
+    return _tuple_of(_valid(cls))
+
+
+def _tuple_of(item: Check) -> Check:
+    """A tuple (not a list: `to_dict` leaves lists as they are) whose items pass `item`."""
+    def check(xs: Any) -> bool:
+        if type(xs) is not tuple:
+            return False
+        for x in xs:
+            if not item(x):
+                return False
+        return True
+    return check
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
+
+
+def _dates_ordered(d: Dates) -> bool:  # DatesSchema._order
+    start, end = d.collected_start, d.collected_end
+    return start is None or end is None or _utc(end) >= _utc(start)
+
+
+def _record_consistent(r: Record) -> bool:  # RecordSchema._consistent (id matches the regex)
+    return r.id.split(":")[1] == r.kind and r.id.startswith(r.provenance.source + ":")
+
+
+def _person_name(x: Any) -> bool:  # PersonSchema.name: Length(min=1) and _no_email
+    return _text_ok(x) and _no_email_ok(x)
+
+
+_ror_ok = _optional(_matching(ROR_RE))
+
+# Per dataclass: (field, check) in field order, then a check of the whole. Each mirrors the
+# schema's field of the same name (tests/test_validation_fast.py holds them together).
+_RULES: dict[type, tuple[tuple[tuple[str, Check], ...], Check | None]] = {
+    Affiliation: ((("name", _text_ok), ("ror", _ror_ok)), None),
+    Person: ((("name", _person_name), ("given_name", _optional(_no_email_ok)),
+              ("family_name", _optional(_no_email_ok)), ("orcid", _optional(_orcid_ok)),
+              ("affiliation", _optional(_valid(Affiliation))), ("role", _str_or_none)), None),
+    Facility: ((("name", _text_ok), ("ror", _ror_ok)), None),
+    Instrument: ((("name", _text_ok), ("pid", _str_or_none)), None),
+    Technique: ((("iri", _matching(PANET_RE)), ("label", _text_ok)), None),
+    Sample: ((("name", _text_ok), ("chemical_formula", _str_or_none),
+              ("description", _str_or_none)), None),
+    Parameter: ((("name", _text_ok), ("value", _value_ok), ("unit", _str_or_none)), None),
+    Dates: (tuple((name, _time_ok) for name in ("collected_start", "collected_end", "created",
+                                                  "modified", "release_date")),
+            _dates_ordered),
+    Files: ((("count", _count_ok), ("size", _optional(_count_ok)),
+             ("formats", _tuple_of(lambda x: isinstance(x, str))),
+             ("access_url", _optional(_url_ok))), None),
+    Identifier: ((("type", _text_ok), ("value", _text_ok)), None),
+    Related: ((("relation", _text_ok), ("identifier", _text_ok),
+               ("identifier_type", _text_ok)), None),
+    Funding: ((("funder_name", _text_ok), ("funder_identifier", _str_or_none),
+               ("award_number", _str_or_none), ("award_uri", _str_or_none)), None),
+    Provenance: ((("source", _matching(SOURCE_RE)), ("native_id", _text_ok),
+                  ("source_url", _str_or_none), ("harvested_at", _time_ok),
+                  ("content_hash", _optional(_matching(HASH_RE)))), None),
+    Record: ((("id", _matching(ID_RE)), ("kind", lambda x: isinstance(x, str) and x in KINDS),
+              ("title", lambda x: isinstance(x, str) and 0 < len(x) <= TITLE_MAX),
+              ("provenance", _valid(Provenance)), ("pid", _str_or_none),
+              ("description", _str_or_none), ("keywords", _tuple_of(_text_ok)),
+              ("creators", _valid_tuple(Person)), ("contributors", _valid_tuple(Person)),
+              ("facility", _optional(_valid(Facility))),
+              ("instrument", _optional(_valid(Instrument))),
+              ("techniques", _valid_tuple(Technique)),
+              ("samples", _valid_tuple(Sample)), ("parameters", _valid_tuple(Parameter)),
+              ("dates", _valid(Dates)), ("license", _optional(_matching(SPDX_RE))),
+              ("files", _optional(_valid(Files))), ("identifiers", _valid_tuple(Identifier)),
+              ("related", _valid_tuple(Related)), ("funding", _valid_tuple(Funding)),
+              ("datestamp", _time_ok), ("deleted", lambda x: type(x) is bool),
+              ("deleted_at", _time_ok)), _record_consistent),
+}
+
+
+def certainly_valid(obj: Any, cls: type = Record) -> bool:
+    """True only when `obj` is exactly a `cls` (a canonical dataclass) that `RecordSchema`
+    (or the nested schema for `cls`) accepts in its `to_dict` form. False means "not sure":
+    the caller asks the schema, the only source of error messages."""
+    if type(obj) is not cls:
+        return False
+    checks, whole = _RULES[cls]
+    for name, check in checks:
+        if not check(getattr(obj, name)):
+            return False
+    return whole is None or whole(obj)
+
+
+__all__ = ["RecordInvalid", "RecordSchema", "certainly_valid", "validate", "load",
+           "check_dict"]

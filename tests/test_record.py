@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from mappings.access import Visibility, public_datestamp, tombstone_disclosable, visibility
-from mappings.record import (Affiliation, Dates, Person, Record, content_hash, from_dict,
-                             to_dict, tombstone)
+from mappings.record import (Affiliation, Dates, Files, Funding, Identifier, Parameter, Person,
+                             Record, Related, Sample, content_hash, from_dict, iso, to_dict,
+                             tombstone, with_hash)
 from mappings.validation import RecordInvalid, check_dict, load, orcid_checksum_ok, validate
 
 from .factories import NOW, corpus, make_record
@@ -92,3 +95,95 @@ def test_public_datestamp_moves_when_an_embargo_ends():
     r = replace(make_record(1, release=release), datestamp=NOW - timedelta(days=100))
     assert public_datestamp(r, NOW) == NOW - timedelta(days=100)
     assert public_datestamp(r, NOW + timedelta(days=5)) == release
+
+
+# --- byte-identical conversion and hashing (stored stores rely on the hashes) -----------------
+
+def odd_record() -> Record:
+    """Non-ASCII text, naive / non-UTC / microsecond / pre-1000 datetimes, a str and an int
+    parameter value, files, links, funding and deletion fields: every branch of `to_dict`."""
+    east, west = timezone(timedelta(hours=9)), timezone(timedelta(hours=-5))
+    r = make_record(3, title='Ångström – 東京 "quoted" \\ back\nslash')
+    return replace(
+        r, pid="10.5072/x", keywords=("ß", "naïve"),
+        contributors=(Person("Zoë O'Neil", role="local contact"),),
+        parameters=(Parameter("mode", "fly-scan"), Parameter("n", 3), Parameter("e", 12.4, "keV")),
+        dates=Dates(collected_start=datetime(2020, 1, 2, 3, 4, 5, 678901),
+                    collected_end=datetime(2020, 1, 2, 9, 0, tzinfo=west),
+                    created=datetime(2000, 1, 1, 5, 0, 0, 999999, tzinfo=east),
+                    modified=datetime(999, 3, 4, 5, 6, 7, tzinfo=timezone.utc)),
+        files=Files(3, 1024, ("nxs", "h5"), "https://example.org/x"),
+        identifiers=(Identifier("visit", "mx-1"),),
+        related=(Related("IsPartOf", "10.5072/y", "DOI"),),
+        funding=(Funding("EC", "https://doi.org/10.13039/501100000780", "654321"),),
+        datestamp=datetime(2026, 1, 1, 12, 0, 30, 5), deleted=True,
+        deleted_at=datetime(2026, 2, 1, tzinfo=east))
+
+
+# Computed with mappings.record as it was before to_dict/content_hash were made faster.
+PINNED_HASHES = {
+    "make_record(1)": "c44ba71aaa8fc3ca7f94f2f82ccac9a024b1e1fd2fea9e42ca0d789c10d5ab70",
+    "odd_record()": "c9301576695b83e83ece3e5e44b03dfa1148d29603a42ff8a0b62c135243f1fb",
+}
+# sha256 of json.dumps(to_dict(odd_record()), ensure_ascii=False)
+PINNED_ODD_JSON_SHA256 = "949e58a56821c5f8a1ac7086dc51384a1458d1bcdaf11ccb6fd2fb4e45649e03"
+
+
+def pinned_records() -> dict[str, Record]:
+    return {"make_record(1)": make_record(1), "odd_record()": odd_record()}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_HASHES))
+def test_content_hashes_are_those_of_stored_records(name):
+    record = pinned_records()[name]
+    assert content_hash(record) == PINNED_HASHES[name]
+    assert with_hash(record).provenance.content_hash == PINNED_HASHES[name]
+
+
+def test_to_dict_json_is_byte_identical_to_the_stored_form():
+    body = json.dumps(to_dict(odd_record()), ensure_ascii=False)
+    assert hashlib.sha256(body.encode()).hexdigest() == PINNED_ODD_JSON_SHA256
+
+
+def reference_dump(value):
+    """`to_dict` as it was first written: the oracle for the faster one."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: reference_dump(getattr(value, f.name))
+                for f in dataclasses.fields(value)}
+    if isinstance(value, tuple):
+        return [reference_dump(v) for v in value]
+    if isinstance(value, datetime):
+        return reference_iso(value)
+    return value
+
+
+def reference_iso(dt):
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Extra(Affiliation):  # a subclass the dump has not seen: its fields, not the base's
+    note: str = "x"
+
+
+def test_to_dict_matches_the_reference_dump_for_odd_values():
+    records = [*corpus(40), odd_record(), tombstone(odd_record(), NOW),
+               replace(make_record(4), keywords=["a list", "stays a list"],  # type: ignore
+                       samples=(Sample("s", "H2O"),), title=b"bytes stay"),  # type: ignore
+               replace(make_record(5), creators=(Person("A", affiliation=_Extra("ILL")),),
+                       parameters=(Parameter("flag", True),),  # type: ignore
+                       instrument={"a": "dict"})]  # type: ignore
+    for r in records:
+        assert to_dict(r) == reference_dump(r)
+        assert json.dumps(to_dict(r), default=str) == json.dumps(reference_dump(r), default=str)
+
+
+@pytest.mark.parametrize("dt", [
+    datetime(2026, 11, 24, 12, 0, 5, 999999, tzinfo=timezone.utc), datetime(2026, 1, 1),
+    datetime(2026, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),  # previous day in UTC
+    datetime(1000, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),  # year 999 in UTC
+    datetime(999, 12, 31, 23, 59), datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59)])
+def test_iso_matches_strftime(dt):
+    assert iso(dt) == reference_iso(dt)

@@ -3,6 +3,7 @@ failures and a source that breaks mid-run."""
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
 from dataclasses import replace
 from datetime import timedelta
@@ -14,7 +15,7 @@ from gateway.index.embedded import EmbeddedIndex
 from gateway.store import Batch, RunInProgress, Store
 from gateway.progress import Progress
 from harvesters.events import Delete, Failure, Mark, Planned, Unchanged, Upsert
-from mappings.record import with_hash
+from mappings.record import to_dict, tombstone, with_hash
 
 from .factories import NOW, make_record
 
@@ -277,3 +278,24 @@ def test_opening_the_gateway_restamps_records_of_an_older_render_version(tmp_pat
         assert again.store.get("test:dataset:r00001").datestamp == later
     finally:
         again.close()
+
+
+def test_stored_rows_are_the_records_json_with_the_store_datestamp(store):
+    """The write path builds each body once, without copying the record: the row must be what
+    json.dumps(to_dict(replace(record, datestamp=now)), ensure_ascii=False) gives."""
+    r = make_record(1, title="Ångström – 東京", release=NOW + timedelta(days=3))
+    later = NOW + timedelta(hours=1, microseconds=5)
+    store.apply_batch("test", Batch(upserts=[r]), NOW)
+    store.apply_batch("test", Batch(upserts=[make_record(2)]), NOW)
+    sql = ("SELECT datestamp, deleted, release_date, content_hash, body FROM records"
+           " WHERE id = ?")
+    stamped = replace(r, datestamp=NOW)
+    assert store.db.execute(sql, (r.id,)).fetchone() == (
+        "2026-11-23T12:00:00Z", 0, "2026-11-26T12:00:00Z", r.provenance.content_hash,
+        json.dumps(to_dict(stamped), ensure_ascii=False))
+    assert store.get(r.id) == stamped
+    store.apply_batch("test", Batch(deletes=[r.id]), later)
+    gone = tombstone(stamped, later)
+    assert store.db.execute(sql, (r.id,)).fetchone() == (
+        "2026-11-23T13:00:00Z", 1, "2026-11-26T12:00:00Z", r.provenance.content_hash,
+        json.dumps(to_dict(gone), ensure_ascii=False))
