@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from harvesters.events import Harvester
 from harvesters.icat import Credentials, IcatHarvester
+from harvesters.icat.harvester import FULL_EVERY
 from harvesters.nexus import DEFAULT_PATTERNS, NexusHarvester
 
 from .clock import utcnow
@@ -88,7 +89,7 @@ def _icat(name: str, opts: dict[str, Any], clock: Callable[[], datetime]) -> Har
             license=opts.get("license", "CC-BY-4.0"), embargo_days=opts.get("embargo_days"),
             page_size=opts.get("page_size", 200), timeout=float(timeout),
             retries=opts.get("retries", 3), reconcile_every=opts.get("reconcile_every", 1),
-            full_every=opts.get("full_every", 0),
+            full_every=opts.get("full_every", FULL_EVERY),
             overlap=timedelta(seconds=opts.get("overlap_seconds", 300)), clock=clock)
     except (TypeError, ValueError) as exc:
         raise SourceError(f"sources.{name}: {exc}") from None
@@ -111,9 +112,13 @@ def _credentials(name: str, opts: dict[str, Any]) -> Credentials:
         values["password"] = password
     elif "password_file" in opts:
         try:
-            values["password"] = Path(opts["password_file"]).read_text().rstrip("\r\n")
+            first = Path(opts["password_file"]).read_text().split("\n", 1)[0].rstrip("\r")
         except OSError as exc:
             raise SourceError(f"sources.{name}: password_file: {exc.strerror or exc}") from None
+        if not first:
+            raise SourceError(f"sources.{name}: password_file: its first line (the password) "
+                              "is empty")
+        values["password"] = first  # the first line; the rest of the file is ignored
     return Credentials(plugin, **values)
 
 

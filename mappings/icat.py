@@ -28,6 +28,8 @@ not a number. Poor but well-formed values are dropped instead and the record sta
   context's `embargo_days`; else none (public). A dataset has its investigation's release date.
 - Record ids are `<source>:document:<ICAT id>` and `<source>:dataset:<ICAT id>`: ICAT ids never
   change, names and visit ids can.
+- Free text (titles, summary, description, keywords, string parameter values, sample names) is
+  kept with every e-mail address in it replaced by "[e-mail removed]" (`mappings.privacy`).
 - Lists (people, keywords, parameters, techniques, ...) are in ICAT id order, so an unchanged
   entity always maps to the same record (same content hash).
 """
@@ -40,6 +42,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
 from .nexus import normalise_orcid, text
+from .privacy import scrub
 from .record import (Affiliation, Dates, Facility, Files, Funding, Identifier, Instrument,
                      Parameter, Person, Provenance, Record, Related, Sample, Technique, iso,
                      with_hash)
@@ -47,7 +50,7 @@ from .techniques import resolve
 from .validation import EMAIL_RE, ROR_RE, SOURCE_RE, SPDX_RE
 
 # Bump when a change here changes the records of unchanged entities: harvesters re-read all.
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2  # 2: e-mail addresses scrubbed from free text
 MAX_TITLE = 2000
 
 _DOI = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?\s*(10\.\d{4,9}/\S+)$", re.IGNORECASE)
@@ -212,7 +215,7 @@ def _value(param: dict, where: str) -> float | str | None:
         return float(number) if math.isfinite(number) else None
     string = text(param.get("stringValue"))
     if string is not None:
-        return string
+        return scrub(string)
     return iso(icat_time(param.get("dateTimeValue"), f"{where}: dateTimeValue"))
 
 
@@ -230,7 +233,7 @@ def _parameters(entity: dict, kind: str) -> tuple[Parameter, ...]:
 
 
 def _sample(sample: dict) -> tuple[Sample, ...]:
-    name = text(sample.get("name"))
+    name = scrub(text(sample.get("name")))
     formula = text(_one(sample, "type").get("molecularFormula"))
     if not (name or formula):
         return ()
@@ -347,7 +350,7 @@ def _guard(kind: str, build: Callable[[dict, IcatContext], Record]
 def _investigation(inv: dict, ctx: IcatContext) -> Record:
     """The hashed document record of an Investigation (see the module doc)."""
     icat_id = inv["id"]
-    title = text(inv.get("title")) or text(inv.get("name"))
+    title = scrub(text(inv.get("title")) or text(inv.get("name")))
     if title is None:
         raise MalformedEntity("no title and no name")
     doi, doi_ids = _doi(inv)
@@ -357,8 +360,8 @@ def _investigation(inv: dict, ctx: IcatContext) -> Record:
     record = Record(
         id=record_id(ctx.source, "document", icat_id), kind="document", title=title[:MAX_TITLE],
         provenance=_provenance("Investigation", icat_id, ctx), pid=doi,
-        description=text(inv.get("summary")),
-        keywords=_unique(text(k.get("name")) for k in _list(inv, "keywords")),
+        description=scrub(text(inv.get("summary"))),
+        keywords=_unique(scrub(text(k.get("name"))) for k in _list(inv, "keywords")),
         creators=creators, contributors=contributors, facility=_facility(inv, ctx),
         instrument=_instrument(_list(inv, "investigationInstruments")),
         samples=_unique(samples), parameters=_parameters(inv, "Investigation"),
@@ -376,7 +379,7 @@ def _investigation(inv: dict, ctx: IcatContext) -> Record:
 def _dataset(ds: dict, ctx: IcatContext) -> Record:
     """The hashed dataset record of a Dataset, with its investigation's people, release date,
     proposal and visit ids, and an IsPartOf link to the investigation's record (and DOI)."""
-    icat_id, name = ds["id"], text(ds.get("name"))
+    icat_id, name = ds["id"], scrub(text(ds.get("name")))
     if name is None:
         raise MalformedEntity("no name")
     inv = _one(ds, "investigation")
@@ -391,13 +394,13 @@ def _dataset(ds: dict, ctx: IcatContext) -> Record:
                        identifier_type="Local"),
                Related(relation="IsPartOf", identifier=inv_doi, identifier_type="DOI")
                if inv_doi else None, _sample_relation(sample)]
-    inv_title = text(inv.get("title"))
-    context = f"Part of investigation {text(inv.get('name')) or inv['id']}" + (
-        f": {inv_title}" if inv_title else "")
+    inv_title = scrub(text(inv.get("title")))
+    context = scrub(f"Part of investigation {text(inv.get('name')) or inv['id']}" + (
+        f": {inv_title}" if inv_title else ""))
     record = Record(
         id=record_id(ctx.source, "dataset", icat_id), kind="dataset", title=name[:MAX_TITLE],
         provenance=_provenance("Dataset", icat_id, ctx), pid=doi,
-        description=text(ds.get("description")) or context,
+        description=scrub(text(ds.get("description"))) or context,
         creators=creators, contributors=contributors, facility=_facility(inv, ctx),
         instrument=(_instrument(_list(ds, "datasetInstruments"))
                     or _instrument(_list(inv, "investigationInstruments"))),

@@ -33,7 +33,9 @@ Decisions:
   title, the sample name, then "<file stem> <entry name>".
 - ORCID iDs are normalised to https://orcid.org/... and dropped (the person stays) when
   malformed or when the check digit is wrong; a context ROR that is not a ROR id URL is dropped.
-  A person whose name looks like an e-mail address is dropped.
+  A person whose name looks like an e-mail address is dropped. Free text (title, description,
+  keywords, string parameters, sample name and description) is kept with every e-mail address
+  in it replaced by "[e-mail removed]" (`mappings.privacy`).
 - Techniques: identifier_technique_N, then the entry's and subentries' definitions (a subentry
   without one: its name, as Bliss names technique subentries), then the probe term (from the
   source probe, else its type, else the context's default probe). Definitions are also keywords.
@@ -60,10 +62,11 @@ from urllib.parse import quote
 from .record import (Affiliation, Dates, Facility, Files, Identifier, Instrument, Parameter,
                      Person, Provenance, Record, Related, Sample, Technique, with_hash)
 from .techniques import probe_kind, probe_technique, resolve
+from .privacy import scrub
 from .validation import EMAIL_RE, ROR_RE, SOURCE_RE, SPDX_RE, orcid_checksum_ok
 
 # Bump when a change here changes the records of unchanged files: harvesters re-read them.
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2  # 2: e-mail addresses scrubbed from free text
 HDF5_MEDIA_TYPE = "application/x-hdf5"
 MAX_TITLE = 2000
 
@@ -212,9 +215,9 @@ def _title(entry: dict, relpath: str) -> str:
     stem, scan = PurePosixPath(relpath).stem, _first(entry.get("title"))
     creator = text((entry.get("file") or {}).get("creator")) or ""
     if scan and creator.lower().startswith("bliss"):
-        return f"{stem} scan {entry['name']}: {scan}"[:MAX_TITLE]
+        return scrub(f"{stem} scan {entry['name']}: {scan}")[:MAX_TITLE]
     title = _first(scan, *_subs(entry, "title"), (entry.get("sample") or {}).get("name"))
-    return (title or f"{stem} {entry['name']}")[:MAX_TITLE]
+    return scrub(title or f"{stem} {entry['name']}")[:MAX_TITLE]
 
 
 def _probe(entry: dict, ctx: NexusContext) -> str | None:
@@ -257,8 +260,8 @@ def _sample(entry: dict) -> tuple[Sample, ...]:
     name, formula = text(sample.get("name")), text(sample.get("chemical_formula"))
     if not (name or formula):
         return ()
-    return (Sample(name=name or formula, chemical_formula=formula,
-                   description=text(sample.get("description"))),)
+    return (Sample(name=scrub(name or formula), chemical_formula=formula,
+                   description=scrub(text(sample.get("description")))),)
 
 
 def _person(user: dict) -> Person | None:
@@ -297,7 +300,7 @@ def _described(entry: dict) -> Iterator[Parameter]:
                         ("program_name", entry.get("program_name") or file.get("creator")),
                         ("run_cycle", entry.get("run_cycle"))):
         if text(value):
-            yield Parameter(name=name, value=text(value))
+            yield Parameter(name=name, value=scrub(text(value)))
 
 
 def _parameters(entry: dict, probe: str | None) -> tuple[Parameter, ...]:
@@ -380,8 +383,8 @@ def entry_to_record(entry: dict, relpath: str, ctx: NexusContext) -> Record:
         provenance=Provenance(source=ctx.source, native_id=f"{relpath}#{name}",
                               source_url=f"{url}#{quote(name, safe='')}" if url else None,
                               harvested_at=ctx.harvested_at),
-        description=_first(entry.get("experiment_description")),
-        keywords=_unique(map(text, definitions)), creators=creators, contributors=contributors,
+        description=scrub(_first(entry.get("experiment_description"))),
+        keywords=_unique(scrub(text(d)) for d in definitions), creators=creators, contributors=contributors,
         facility=_facility(entry, ctx), instrument=_instrument(entry),
         techniques=_techniques(entry, probe), samples=_sample(entry),
         parameters=_parameters(entry, probe), dates=_dates(entry, ctx), license=ctx.license,

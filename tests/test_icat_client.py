@@ -202,6 +202,27 @@ def test_icat_source_options(monkeypatch, tmp_path):
     assert PASSWORD in h.client().credentials.login_form()["json"]
 
 
+@pytest.mark.parametrize("content", [PASSWORD, PASSWORD + "\n", PASSWORD + "\r\n",
+                                     PASSWORD + "\n# rotated 2026-01-01\nold-password\n"])
+def test_password_file_is_its_first_line(tmp_path, content):
+    """docs/configuration.md: the first line, without its line ending; later lines ignored."""
+    secret = tmp_path / "pw"
+    secret.write_bytes(content.encode())
+    h = build_harvester("esnf", {"type": "icat", "url": "http://x", "plugin": "db",
+                                 "username": "reader", "password_file": str(secret)})
+    assert json.loads(h.client().credentials.login_form()["json"])["credentials"] == [
+        {"username": "reader"}, {"password": PASSWORD}]
+
+
+@pytest.mark.parametrize("content", ["", "\n", "\nsecond line"])
+def test_password_file_with_an_empty_first_line_is_refused(tmp_path, content):
+    secret = tmp_path / "pw"
+    secret.write_text(content)
+    with pytest.raises(SourceError, match="first line .* is empty"):
+        build_harvester("esnf", {"type": "icat", "url": "http://x", "plugin": "db",
+                                 "username": "reader", "password_file": str(secret)})
+
+
 @pytest.mark.parametrize("options, message", [
     ({}, "'url'"),
     ({"url": "http://x", "password": PASSWORD}, "do not write the password"),

@@ -18,9 +18,10 @@ from gateway.index.embedded import EmbeddedIndex
 from gateway.sources import build_harvester
 from gateway.store import Store
 from harvesters.icat import Credentials, IcatHarvester
+from harvesters.icat.harvester import FULL_EVERY
 from mappings.access import Visibility, public_datestamp, visibility
 from mappings.record import (Affiliation, Facility, Files, Funding, Identifier, Instrument,
-                             Parameter, Related, Sample)
+                             Parameter, Related, Sample, parse_iso)
 from mappings.techniques import by_id
 
 from .icat_standin import IcatStandin
@@ -106,6 +107,37 @@ def one(s: IcatStandin, entity: str, **equals) -> int:
 def live(store: Store, source: str = "esnf") -> dict[str, str]:
     return dict(store.db.execute(
         "SELECT id, content_hash FROM records WHERE deleted = 0 AND source = ?", (source,)))
+
+
+def tombstones(store: Store, source: str = "esnf") -> set[str]:
+    return {r for (r,) in store.db.execute(
+        "SELECT id FROM records WHERE deleted = 1 AND source = ?", (source,))}
+
+
+def outcome(store: Store) -> tuple[dict[str, str], set[str]]:
+    """What a run leaves: live ids with their content hashes, and tombstones."""
+    return live(store), tombstones(store)
+
+
+def changed_by(gw, h: IcatHarvester) -> set[str]:
+    """The ids of the records one run changed (new, changed or deleted)."""
+    seq = gw.store.last_seq()
+    report = gw.run(h)
+    assert report.status == "ok" and report.failed == 0, report.error
+    return {r.id for _, r in gw.store.changes_since(seq)}
+
+
+@pytest.fixture
+def clean(tmp_path, clock):
+    """A second store and index, for the same harvest without faults."""
+    store = Store(tmp_path / "clean.sqlite")
+    index = EmbeddedIndex(tmp_path / "clean-index.sqlite")
+
+    def run(h, **kw):
+        return Runner(store, index, clock=clock, **kw).run(h)
+    yield SimpleNamespace(store=store, index=index, run=run)
+    store.close()
+    index.close()
 
 
 # --- values of the dump, field by field --------------------------------------------------------
@@ -256,6 +288,124 @@ def test_incremental_run_yields_exactly_the_changes(harvested, clock):
     assert (again.new, again.changed, again.deleted, again.failed) == (0, 0, 0, 0)
 
 
+def test_a_change_of_only_a_child_row_changes_exactly_its_parents(harvested, clock):
+    """The dump's rows are an hour apart and the first run moved `since` past every row
+    changed below and past their parents: only watching the child rows finds these changes
+    (each is an update, so child reconciliation, which compares ids, does not)."""
+    s, gw = harvested.icat, harvested.gw
+    h = harvester(s, clock)
+    since = parse_iso(gw.store.checkpoint("esnf")["harvest"]["since"])
+    inv = one(s, "Investigation", name="10100601-ST")
+    inv_datasets = {f"esnf:dataset:{d}" for d in s.find("Dataset", investigation=inv)}
+    ds, ds_tech = one(s, "Dataset", name="e208339"), one(s, "Dataset", name="e201215")
+    (param,) = [p for p in s.find("DatasetParameter", dataset=ds)
+                if s.get("DatasetParameter", p)["type"] == one(s, "ParameterType",
+                                                                name="Magnetic field")]
+    hau = one(s, "User", fullName="Arnold Hau")
+    assert {i for link in s.find("InvestigationUser", user=hau)
+            for i in [s.get("InvestigationUser", link)["investigation"]]} == {inv}
+    (link,) = s.find("DatasetTechnique", dataset=ds_tech)
+    keyword = one(s, "Keyword", investigation=inv, name="Gallium")
+    rows = [("Investigation", inv), ("Dataset", ds), ("Dataset", ds_tech),
+            ("DatasetParameter", param), ("User", hau), ("DatasetTechnique", link),
+            ("Keyword", keyword)]
+    assert all(s.get(entity, i)["modTime"] < since for entity, i in rows)
+
+    def change(entity: str, row: int, **values) -> set[str]:
+        clock.advance(hours=1)
+        s.update(entity, row, **values)
+        return changed_by(gw, h)
+
+    assert change("DatasetParameter", param, numericValue=6.5) == {f"esnf:dataset:{ds}"}
+    assert Parameter("Magnetic field", 6.5, "T") in gw.store.get(f"esnf:dataset:{ds}").parameters
+    # a person's name and ORCID live in the User row: the document and its datasets
+    assert change("User", hau, fullName="Arnold B. Hau", orcidId="0000-0002-1825-0097") == {
+        f"esnf:document:{inv}", *inv_datasets}
+    (person,) = gw.store.get(f"esnf:document:{inv}").creators
+    assert (person.name, person.orcid) == ("Arnold B. Hau", "https://orcid.org/0000-0002-1825-0097")
+    assert change("DatasetTechnique", link,
+                  technique=one(s, "Technique", pid="PaNET:PaNET01089")) == {
+        f"esnf:dataset:{ds_tech}"}
+    assert gw.store.get(f"esnf:dataset:{ds_tech}").techniques == (by_id("PaNET01089"),)
+    assert change("Keyword", keyword, name="Ga") == {f"esnf:document:{inv}"}
+    assert "Ga" in gw.store.get(f"esnf:document:{inv}").keywords
+
+
+@pytest.mark.parametrize("reconcile_every", [1, 3])
+def test_removed_child_rows_leave_the_records(harvested, clock, reconcile_every):
+    """A deleted DatasetParameter and a removed InvestigationUser (GDPR: the person must go)
+    leave no modTime behind; child reconciliation finds them at the next reconciliation."""
+    s, gw = harvested.icat, harvested.gw
+    h = harvester(s, clock, reconcile_every=reconcile_every, full_every=0)
+    ds = one(s, "Dataset", name="e208339")
+    (param,) = [p for p in s.find("DatasetParameter", dataset=ds)
+                if s.get("DatasetParameter", p)["type"] == one(s, "ParameterType",
+                                                                name="Magnetic field")]
+    inv = one(s, "Investigation", name="08100122-EF")
+    bourbaki = one(s, "User", fullName="Nicolas Bourbaki")
+    link = one(s, "InvestigationUser", investigation=inv, user=bourbaki)
+    inv_records = {f"esnf:document:{inv}",
+                   *(f"esnf:dataset:{d}" for d in s.find("Dataset", investigation=inv))}
+    assert "Nicolas Bourbaki" in [p.name for p in harvested.doc("08100122-EF").creators]
+
+    clock.advance(hours=1)
+    s.delete("DatasetParameter", param)
+    s.delete("InvestigationUser", link)
+    changed: set[str] = set()
+    for _ in range(reconcile_every):  # passes so far: 1; reconciles when passes % n == 0
+        clock.advance(hours=1)
+        changed |= changed_by(gw, h)
+    assert changed == {f"esnf:dataset:{ds}", *inv_records}
+    assert [p.name for p in gw.store.get(f"esnf:dataset:{ds}").parameters] == ["Reactor power"]
+    for rid in inv_records:
+        record = gw.store.get(rid)
+        assert "Nicolas Bourbaki" not in [p.name for p in (*record.creators,
+                                                           *record.contributors)]
+    clock.advance(hours=1)
+    assert changed_by(gw, h) == set()  # and the digests are in step again
+
+
+def test_full_every_defaults_to_a_bound_and_never_is_a_warning(caplog):
+    assert FULL_EVERY == 7
+    assert IcatHarvester("x", "http://x").full_every == FULL_EVERY
+    assert build_harvester("x", {"type": "icat", "url": "http://x"}).full_every == FULL_EVERY
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    with caplog.at_level(logging.WARNING):
+        IcatHarvester("x", "http://x", full_every=0)
+    assert "full_every = 0: entities are never re-read in full" in caplog.text
+
+
+def test_file_counts_follow_datafiles(harvested, clock):
+    """ICAT's triggers keep fileCount/fileSize without moving modTime: a new datafile is
+    found through `JOIN ds.datafiles` / `JOIN i.datasets d JOIN d.datafiles`; a deleted one
+    leaves nothing to watch and shows at the next full pass (at most FULL_EVERY runs)."""
+    s, gw = harvested.icat, harvested.gw
+    h = harvester(s, clock)
+    ds, inv = one(s, "Dataset", name="e208339"), one(s, "Investigation", name="10100601-ST")
+    ds_files, inv_files = harvested.ds("e208339").files, harvested.doc("10100601-ST").files
+    ds_mod, inv_mod = s.get("Dataset", ds)["modTime"], s.get("Investigation", inv)["modTime"]
+
+    clock.advance(hours=1)
+    new = s.create("Datafile", name="e208339-extra.nxs", dataset=ds, fileSize=1000)
+    assert (s.get("Dataset", ds)["modTime"], s.get("Investigation", inv)["modTime"]) == (
+        ds_mod, inv_mod)  # the trigger does not touch them
+    assert changed_by(gw, h) == {f"esnf:dataset:{ds}", f"esnf:document:{inv}"}
+    assert gw.store.get(f"esnf:dataset:{ds}").files == Files(ds_files.count + 1,
+                                                            ds_files.size + 1000)
+    assert gw.store.get(f"esnf:document:{inv}").files == Files(inv_files.count + 1,
+                                                              inv_files.size + 1000)
+
+    clock.advance(hours=1)
+    s.delete("Datafile", new)
+    for runs in range(1, FULL_EVERY + 1):
+        clock.advance(hours=1)
+        gw.run(h)
+        if gw.store.get(f"esnf:dataset:{ds}").files == ds_files:
+            break
+    assert gw.store.get(f"esnf:dataset:{ds}").files == ds_files, f"not after {runs} runs"
+    assert gw.store.get(f"esnf:document:{inv}").files == inv_files
+
+
 def test_anonymous_account_sees_records_when_released_and_loses_them_when_re_embargoed(
         icat, gw, clock):
     first = gw.run(harvester(icat, clock, anon=True))
@@ -346,6 +496,103 @@ def test_server_down_mid_run_then_resume(icat, gw, clock, tmp_path):
     assert live(gw.store) == live(clean_store)  # same records, same content
     assert gw.store.checkpoint("esnf")["harvest"] == clean_store.checkpoint("esnf")["harvest"]
     clean_store.close()
+
+
+def test_server_down_in_the_investigation_pass_then_resume(icat, gw, clean, clock):
+    trip = Tripwire("SELECT i FROM", 1, lambda: icat.set_down(True))
+    failed = gw.run(harvester(icat, clock, page_size=1, http=trip), batch_size=1)
+    assert failed.status == "failed" and "IcatUnavailable" in failed.error
+    invs = sorted(icat.find("Investigation"))
+    checkpoint = gw.store.checkpoint("esnf")
+    progress = checkpoint["harvest"]["pass"]
+    assert (progress["kind"], progress["after"], progress["full"]) == ("Investigation", invs[0],
+                                                                       True)
+    assert set(live(gw.store)) == {f"esnf:document:{invs[0]}"}  # the one durable page
+    # this run's id listings, both kinds, committed before the pass
+    assert (checkpoint["ids:document:0"]["n"], checkpoint["ids:dataset:0"]["n"]) == (3, 9)
+
+    icat.set_down(False)
+    resumed = gw.run(harvester(icat, clock, page_size=1))
+    assert resumed.status == "ok", resumed.error
+    assert failed.new + resumed.new == 12 and resumed.changed == 0
+    assert clean.run(harvester(icat, clock)).status == "ok"
+    assert outcome(gw.store) == outcome(clean.store)
+    assert gw.store.checkpoint("esnf")["harvest"] == clean.store.checkpoint("esnf")["harvest"]
+
+
+def _changes(s: IcatStandin, clock: Clock) -> None:
+    """Updates of three datasets' parameters, a deleted dataset, a removed investigation user."""
+    clock.advance(hours=1)
+    for name in ("e208339", "e208341", "e208945"):
+        (param, *_) = s.find("DatasetParameter", dataset=one(s, "Dataset", name=name))
+        s.update("DatasetParameter", param, numericValue=42.0)
+    s.delete("Dataset", one(s, "Dataset", name="e201216"))
+    inv = one(s, "Investigation", name="08100122-EF")
+    s.delete("InvestigationUser", one(s, "InvestigationUser", investigation=inv,
+                                      user=one(s, "User", fullName="Nicolas Bourbaki")))
+    clock.advance(hours=1)
+
+
+def test_server_down_in_an_incremental_pass_then_resume(icat, gw, clean, clock):
+    assert gw.run(harvester(icat, clock)).status == clean.run(harvester(icat, clock)).status == "ok"
+    before = gw.store.checkpoint("esnf")
+    _changes(icat, clock)
+    trip = Tripwire("SELECT ds FROM Dataset ds WHERE ds.id IN", 1, lambda: icat.set_down(True))
+    failed = gw.run(harvester(icat, clock, page_size=1, http=trip), batch_size=1)
+    assert failed.status == "failed" and "IcatUnavailable" in failed.error
+    checkpoint = gw.store.checkpoint("esnf")
+    progress = checkpoint["harvest"]["pass"]
+    assert (progress["kind"], progress["full"], progress["since"]) == (
+        "Dataset", False, before["harvest"]["since"])
+    # the first page of one: the lowest id to fetch again (the removed investigation user
+    # makes its investigations' datasets due, the changed parameters theirs)
+    assert progress["after"] == min(icat.find("Dataset"))
+    assert failed.deleted == 1  # the reconciliation's tombstone is durable
+    assert {k: v for k, v in checkpoint.items() if k.startswith("kids:")} == {
+        k: v for k, v in before.items() if k.startswith("kids:")}  # written at the end only
+
+    icat.set_down(False)
+    resumed = gw.run(harvester(icat, clock, page_size=1))
+    assert resumed.status == "ok", resumed.error
+    assert clean.run(harvester(icat, clock)).status == "ok"
+    assert outcome(gw.store) == outcome(clean.store)
+    mine, theirs = gw.store.checkpoint("esnf"), clean.store.checkpoint("esnf")
+    assert {k: v for k, v in mine.items() if not k.startswith("kids:")} == {
+        k: v for k, v in theirs.items() if not k.startswith("kids:")}
+    # groups the resumed run had passed keep their old digest: fetched again next run
+    clock.advance(hours=1)
+    assert gw.run(harvester(icat, clock)).status == clean.run(harvester(icat, clock)).status
+    assert outcome(gw.store) == outcome(clean.store)
+    assert gw.store.checkpoint("esnf") == clean.store.checkpoint("esnf")
+
+
+@pytest.mark.parametrize("prefix", ["SELECT i.id FROM Investigation",   # id reconciliation
+                                    "SELECT i.id, c.id FROM Investigation"])  # child listing
+def test_server_down_during_reconciliation_then_resume(icat, gw, clean, clock, prefix):
+    assert gw.run(harvester(icat, clock)).status == clean.run(harvester(icat, clock)).status == "ok"
+    before = gw.store.checkpoint("esnf")
+    _changes(icat, clock)
+    trip = Tripwire(prefix, 1, lambda: icat.set_down(True))
+    failed = gw.run(harvester(icat, clock, http=trip), batch_size=1)
+    assert failed.status == "failed" and "IcatUnavailable" in failed.error
+    checkpoint = gw.store.checkpoint("esnf")
+    assert checkpoint["harvest"] == before["harvest"]  # no pass started
+    assert {k: v for k, v in checkpoint.items() if k.startswith("kids:")} == {
+        k: v for k, v in before.items() if k.startswith("kids:")}
+    if prefix.startswith("SELECT i.id FROM"):  # the dataset listing never came
+        assert checkpoint == before and failed.deleted == 0
+    else:  # id reconciliation done: its tombstone and bucket marks together
+        assert failed.deleted == 1
+        assert checkpoint["ids:dataset:0"]["n"] == before["ids:dataset:0"]["n"] - 1
+
+    icat.set_down(False)
+    resumed = gw.run(harvester(icat, clock))
+    assert resumed.status == "ok", resumed.error
+    assert clean.run(harvester(icat, clock)).status == "ok"
+    assert outcome(gw.store) == outcome(clean.store)
+    assert gw.store.checkpoint("esnf") == clean.store.checkpoint("esnf")
+    doc = gw.store.get(f"esnf:document:{one(icat, 'Investigation', name='08100122-EF')}")
+    assert "Nicolas Bourbaki" not in [p.name for p in doc.creators]
 
 
 def test_session_expiry_mid_run(icat, gw, clock):

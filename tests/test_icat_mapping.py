@@ -316,3 +316,34 @@ def test_icat_time():
 def test_context_checks(kw):
     with pytest.raises(ValueError):
         IcatContext(**{"source": "x", "harvested_at": NOW, **kw})
+
+
+def test_email_addresses_are_scrubbed_from_free_text():
+    inv = investigation()
+    inv["title"] = "Durol (ask jbotu@example.org)"
+    inv["summary"] = "Contact: Jean-Baptiste <jbotu@example.org>, n.bour@uni.example.fr."
+    inv["keywords"][0]["name"] = "nbour@example.org"
+    inv["parameters"][0]["stringValue"] = "photon; PI jbotu@example.org"
+    inv["samples"][0]["name"] = "Durol from acord@example.org"
+    r = validate(investigation_to_record(inv, CTX))
+    assert r.title == "Durol (ask [e-mail removed])"
+    assert r.description == "Contact: Jean-Baptiste <[e-mail removed]>, [e-mail removed]."
+    assert r.keywords == ("crystal", "[e-mail removed]")
+    assert r.parameters == (Parameter("Probe", "photon; PI [e-mail removed]", None),)
+    assert r.samples == (Sample("Durol from [e-mail removed]", "C10H14"),)
+    ds = dataset()
+    ds["name"] = "scan by jbotu@example.org"
+    ds["description"] = "reduced by nbour@example.org"
+    ds["sample"]["name"] = "SC of acord@example.org"
+    ds["parameters"][0] = {**ds["parameters"][0], "numericValue": None,
+                           "stringValue": "operator: jbotu@example.org"}
+    d = validate(dataset_to_record(ds, CTX))
+    assert (d.title, d.description) == ("scan by [e-mail removed]", "reduced by [e-mail removed]")
+    assert d.samples[0].name == "SC of [e-mail removed]"
+    assert Parameter("Reactor power", "operator: [e-mail removed]", "MW") in d.parameters
+    ds["description"] = None
+    ds["investigation"]["title"] = "Durol, see jbotu@example.org"
+    d = validate(dataset_to_record(ds, CTX))
+    assert d.description == "Part of investigation 08100122-EF: Durol, see [e-mail removed]"
+    text = json.dumps([to_dict(r), to_dict(d)])
+    assert "@" not in text.replace("[e-mail removed]", "")

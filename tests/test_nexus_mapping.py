@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mappings.nexus import NexusContext, entry_to_record, normalise_orcid, parse_time
-from mappings.record import content_hash, to_dict
+from mappings.record import Parameter, content_hash, to_dict
 from mappings.techniques import PANET, _LABELS, by_id, probe_technique, resolve
 from mappings.validation import ID_RE, validate
 
@@ -216,6 +216,26 @@ def test_no_email_or_phone_ever():
     text = json.dumps(to_dict(r), ensure_ascii=False)
     assert "example.org" not in text and "+33" not in text and "amuller" not in text
     assert [(p.name, p.affiliation) for p in r.creators] == [("Anna Müller", None)]
+
+
+def test_email_addresses_are_scrubbed_from_free_text():
+    entry = bliss_entry(
+        title="ascan samy 0 9 9 0.1 # by anna@example.org",
+        experiment_description="Questions to j.carberry@brown.example.edu",
+        definition="NXxas", program_name="bliss (maintainer ops@esrf.example.fr)",
+        sample={"name": "hematite anna@example.org", "chemical_formula": "Fe2O3",
+                "description": "from m.vidal@esrf.example.fr"})
+    r = record(entry)
+    assert r.title == "s_0001 scan 1.1: ascan samy 0 9 9 0.1 # by [e-mail removed]"
+    assert r.description == "Questions to [e-mail removed]"
+    assert r.samples[0].name == "hematite [e-mail removed]"
+    assert r.samples[0].description == "from [e-mail removed]"
+    assert Parameter("program_name", "bliss (maintainer [e-mail removed])") in r.parameters
+    text = json.dumps(to_dict(r), ensure_ascii=False)
+    assert "@" not in text.replace("[e-mail removed]", "")
+    other = record(bliss_entry(title="MgB2 PDOS 43.37g 8K 120meV E0@240Hz T0@120Hz",
+                               file={"creator": "ISAW"}))
+    assert other.title == "MgB2 PDOS 43.37g 8K 120meV E0@240Hz T0@120Hz"  # no address
 
 
 # --- techniques ----------------------------------------------------------------------------

@@ -3,12 +3,17 @@
 One run:
 1. log in (`client.IcatClient`), read `/icat/properties` (maxEntities);
 2. reconcile id sets (`reconcile.IdBuckets`) when due: on a full pass, and every
-   `reconcile_every` completed passes; vanished ids become tombstones;
+   `reconcile_every` completed passes; vanished ids become tombstones. With them, the child
+   relations (`children.ChildDigests`): a group of parents that lost a child row (a deleted
+   parameter, a removed investigation user) is fetched again in this run's pass;
 3. a **pass** over investigations, then datasets. A full pass (the first, after a mapping
    change, every `full_every` passes) pages every entity by id keyset. An incremental pass
    collects the ids whose row or a related row (parameters, users, techniques, samples,
-   datafiles, ...: `queries.Kind.watch`) has `modTime >= since`, and those whose release date
-   passed since the last pass, then fetches them by id, in id order, page by page;
+   datafiles, ...: `queries.Kind.watch`) has `modTime >= since`, those whose release date
+   passed since the last pass and those of stale child groups, then fetches them by id, in id
+   order, page by page. Removed rows that child reconciliation does not cover (datafiles, hence
+   file counts; instruments, funding, publications) show at the next full pass: `full_every`
+   (default 7) bounds how long they can stay;
 4. log out.
 
 Each page is one unit: its Upserts (a malformed entity is a `Failure` naming its ICAT id, the
@@ -23,8 +28,9 @@ during the pass has a later `modTime` and is seen again by the next pass. `>=`, 
 (transactions commit after they stamp modTime; clocks of clustered servers drift) and
 re-harvesting unchanged records cost a few Unchanged records, never a missed change.
 
-Checkpoint: `harvest` = {"mapping", "since", "released_to", "passes", "pass": {...} | None}
-and the reconciliation buckets `ids:<kind>:<n>`; a few hundred bytes per 10,000 ICAT ids.
+Checkpoint: `harvest` = {"mapping", "since", "released_to", "passes", "pass": {...} | None},
+the reconciliation buckets `ids:<kind>:<n>` and child digests `kids:<kind>:<n>`; a few hundred
+bytes per 10,000 ICAT ids.
 """
 from __future__ import annotations
 
@@ -43,6 +49,7 @@ from mappings.record import Record, iso, parse_iso
 from ..events import Event, Failure, Mark, Upsert
 from . import queries as q
 from .client import Credentials, IcatClient
+from .children import ChildDigests
 from .prefetch import prefetch
 from .errors import IcatError, ValidationError
 from .reconcile import EmptySource, IdBuckets
@@ -51,6 +58,7 @@ log = logging.getLogger("harvesters.icat")
 
 KEY = "harvest"
 MAX_IDS_PER_SEARCH = 10_000
+FULL_EVERY = 7
 _MAPPERS: dict[str, Callable[[dict, IcatContext], Record]] = {
     "Investigation": investigation_to_record, "Dataset": dataset_to_record}
 
@@ -66,14 +74,17 @@ class IcatHarvester:
     `mappings.icat.IcatContext`. `credentials` default to anonymous access. `page_size` is the
     number of entities per search (halved while ICAT answers VALIDATION, i.e. maxEntities is
     exceeded by the INCLUDEd rows). `prefetch` pages are fetched ahead by a background thread
-    while the current one is processed (0: none). ValueError on a bad option.
+    while the current one is processed (0: none). `full_every` (default FULL_EVERY) re-reads
+    every entity every N completed passes; 0 never does, so removed rows outside the child
+    reconciliation (datafiles and file counts, instruments, funding, publications) would stay
+    forever: logged as a warning. ValueError on a bad option.
     """
 
     def __init__(self, name: str, url: str, *, credentials: Credentials | None = None,
                  facility_name: str | None = None, facility_ror: str | None = None,
                  license: str | None = "CC-BY-4.0", embargo_days: int | None = None,
                  page_size: int = 200, timeout: float = 30.0, retries: int = 3,
-                 backoff: float = 0.5, reconcile_every: int = 1, full_every: int = 0,
+                 backoff: float = 0.5, reconcile_every: int = 1, full_every: int = FULL_EVERY,
                  prefetch: int = 2,
                  overlap: timedelta = timedelta(minutes=5),
                  clock: Callable[[], datetime] = _utcnow,
@@ -95,6 +106,10 @@ class IcatHarvester:
                                 license=license, embargo_days=embargo_days)
         self._context(harvested_at=datetime(2000, 1, 1, tzinfo=timezone.utc))  # check options
         self._client()  # check options (no I/O)
+        if full_every == 0:
+            log.warning("ICAT %s: full_every = 0: entities are never re-read in full, so rows "
+                        "removed from them outside child reconciliation (datafiles and file "
+                        "counts, instruments, funding, publications) stay in the records", name)
 
     def __repr__(self) -> str:
         return f"IcatHarvester({self.name!r}, {self.url!r})"
@@ -124,6 +139,8 @@ class _Run:
         self.page_sizes = {k.entity: h.page_size for k in q.KINDS}
         self.buckets = {k.record_kind: IdBuckets(h.name, k.record_kind, checkpoint)
                         for k in q.KINDS}
+        self.children = {k.entity: ChildDigests(k, checkpoint) for k in q.KINDS}
+        self.resumed_at: tuple[int, int] | None = None  # (kind index, after) of a resumed pass
         state = checkpoint.get(KEY)
         self.state: dict[str, Any] = state if isinstance(state, dict) else {}
 
@@ -136,11 +153,18 @@ class _Run:
         if current["full"] or passes % self.h.reconcile_every == 0:
             for kind in q.KINDS:
                 yield from self._reconcile(kind)
+            for kind in q.KINDS:
+                if current["full"]:
+                    self.children[kind.entity].full_pass()  # digests from the pass itself
+                else:
+                    self._list_children(kind)
         start = [k.entity for k in q.KINDS].index(current["kind"])
         for n, kind in enumerate(q.KINDS[start:]):
             if n:
                 current = {**current, "kind": kind.entity, "after": 0}
             yield from self._pass(kind, current)
+        for n, kind in enumerate(q.KINDS):
+            yield from self.children[kind.entity].marks(partial(self._covered, n))
         hw = parse_iso(current["hw"])
         yield Mark(KEY, {"mapping": MAPPING_VERSION,
                          "since": iso(hw - self.h.overlap) if hw else None,
@@ -153,7 +177,18 @@ class _Run:
             return None
         log.info("ICAT %s: resuming the pass at %s id > %s", self.name, current.get("kind"),
                  current.get("after"))
+        entities = [k.entity for k in q.KINDS]
+        if current.get("kind") in entities:
+            self.resumed_at = (entities.index(current["kind"]), int(current.get("after") or 0))
         return current
+
+    def _covered(self, kind_index: int, lo: int, hi: int) -> bool:
+        """Whether this run's pass went over the ids [lo, hi] of the kind_index-th kind (a
+        resumed pass did not go over the kinds and ids it had done before)."""
+        if self.resumed_at is None:
+            return True
+        at, after = self.resumed_at
+        return kind_index > at or (kind_index == at and lo > after)
 
     def _new_pass(self, passes: int) -> dict[str, Any]:
         full = (self.state.get("mapping") != MAPPING_VERSION or not self.state.get("since")
@@ -180,6 +215,22 @@ class _Run:
             yield from buckets.reconcile(self._ids(partial(q.live_ids, kind)))
         except EmptySource as exc:
             raise EmptySource(f"ICAT {self.h.url}: {exc}") from None
+
+    def _list_children(self, kind: q.Kind) -> None:
+        """List the [parent, child] id pairs of every child relation of `kind`."""
+        def triples() -> Iterator[tuple[int, int, int]]:
+            for n, join in enumerate(kind.children):
+                after = (0, 0)
+                while True:
+                    rows = self.client.search(q.child_pairs(kind, join, after, self.max_ids))
+                    pairs = [(r[0], r[1]) for r in rows if isinstance(r, list) and len(r) == 2
+                             and all(isinstance(x, int) and not isinstance(x, bool) for x in r)]
+                    for parent, child in pairs:
+                        yield n, parent, child
+                    if len(rows) < self.max_ids or not pairs:
+                        break
+                    after = pairs[-1]
+        self.children[kind.entity].list(triples())
 
     def _ids(self, query: Callable[[int, int], str], after: int = 0) -> Iterator[int]:
         """Every id a keyset id query gives, ascending, one search per `max_ids`."""
@@ -227,6 +278,12 @@ class _Run:
         found: set[int] = set()
         for join in kind.watch:
             found.update(self._ids(partial(q.changed_ids, kind, join, since), after))
+        if self.children[kind.entity].listed is not None:  # groups that lost a child
+            for lo, hi in self.children[kind.entity].stale():
+                found.update(self._ids(partial(q.ids_between, kind, lo, hi), after))
+        if kind is q.DATASET and self.children["Investigation"].listed is not None:
+            for lo, hi in self.children["Investigation"].stale():  # they carry its people
+                found.update(self._ids(partial(q.datasets_of_investigations, lo, hi), after))
         start, end = parse_iso(current.get("released_from")), parse_iso(current["released_to"])
         if start is not None and end is not None:
             found.update(self._ids(partial(q.released_ids, kind, start - self.h.overlap, end),
@@ -261,6 +318,7 @@ class _Run:
                               f"ICAT {exc}")
                 continue
             stored.append(entity["id"])
+            self.children[kind.entity].stored_entity(entity["id"], entity)
             yield Upsert(record)
         yield from self.buckets[kind.record_kind].touched(stored)
 

@@ -25,6 +25,7 @@ class Kind:
     watch: tuple[str, ...]        # JOIN clauses ending in alias "c" ("" = the entity itself)
     release_join: str             # JOIN reaching the Investigation as "c" ("" = itself)
     types: tuple[str, ...]        # entity types behind `watch` (for the high-water mark)
+    children: tuple[str, ...] = ()  # JOINs to child rows ("c") whose removal changes the record
 
 
 INVESTIGATION = Kind(
@@ -38,11 +39,16 @@ INVESTIGATION = Kind(
            "JOIN i.investigationInstruments ii JOIN ii.instrument c",
            "JOIN i.fundingReferences c", "JOIN i.fundingReferences fr JOIN fr.funding c",
            "JOIN i.publications c", "JOIN i.samples c", "JOIN i.samples s JOIN s.type c",
-           "JOIN i.facility c"),
+           "JOIN i.facility c",
+           # fileCount/fileSize: ICAT's triggers update them without moving modTime (§7)
+           "JOIN i.datasets c", "JOIN i.datasets d JOIN d.datafiles c"),
     release_join="",
     types=("Investigation", "InvestigationUser", "User", "Keyword", "InvestigationParameter",
            "ParameterType", "InvestigationInstrument", "Instrument", "InvestigationFunding",
-           "FundingReference", "Publication", "Sample", "SampleType", "Facility"),
+           "FundingReference", "Publication", "Sample", "SampleType", "Facility", "Dataset",
+           "Datafile"),
+    children=("JOIN i.investigationUsers c", "JOIN i.keywords c", "JOIN i.parameters c",
+              "JOIN i.samples c"),
 )
 
 DATASET = Kind(
@@ -64,6 +70,7 @@ DATASET = Kind(
     release_join="JOIN ds.investigation c",
     types=("Dataset", "DatasetParameter", "DatasetTechnique", "Technique", "DatasetInstrument",
            "Datafile"),
+    children=("JOIN ds.parameters c", "JOIN ds.datasetTechniques c", "JOIN ds.sample c"),
 )
 
 KINDS = (INVESTIGATION, DATASET)
@@ -112,9 +119,32 @@ def released_ids(kind: Kind, start: datetime, end: datetime, after: int, n: int)
             f"AND {a}.id > {after} ORDER BY {a}.id LIMIT 0, {n}")
 
 
+def child_pairs(kind: Kind, join: str, after: tuple[int, int], n: int) -> str:
+    """[entity id, child id] pairs of one child relation, keyset-paged on the pair."""
+    a, (p, c) = kind.alias, after
+    return (f"SELECT {a}.id, c.id FROM {kind.entity} {a} {join} "
+            f"WHERE ({a}.id > {p} OR ({a}.id = {p} AND c.id > {c})) ORDER BY {a}.id, c.id "
+            f"LIMIT 0, {n}")
+
+
+def ids_between(kind: Kind, lo: int, hi: int, after: int, n: int) -> str:
+    """Ids of the entities with lo <= id <= hi (and id > after)."""
+    a = kind.alias
+    return (f"SELECT {a}.id FROM {kind.entity} {a} WHERE {a}.id >= {lo} AND {a}.id <= {hi} "
+            f"AND {a}.id > {after} ORDER BY {a}.id LIMIT 0, {n}")
+
+
+def datasets_of_investigations(lo: int, hi: int, after: int, n: int) -> str:
+    """Ids of the datasets whose investigation's id is in [lo, hi] (and id > after)."""
+    return ("SELECT DISTINCT ds.id FROM Dataset ds JOIN ds.investigation c "
+            f"WHERE c.id >= {lo} AND c.id <= {hi} AND ds.id > {after} ORDER BY ds.id "
+            f"LIMIT 0, {n}")
+
+
 def max_mod_time(entity: str) -> str:
     return f"SELECT MAX(x.modTime) FROM {entity} x"
 
 
 __all__ = ["Kind", "INVESTIGATION", "DATASET", "KINDS", "ts", "page", "by_ids", "live_ids",
-           "changed_ids", "released_ids", "max_mod_time"]
+           "changed_ids", "released_ids", "max_mod_time", "child_pairs", "ids_between",
+           "datasets_of_investigations"]

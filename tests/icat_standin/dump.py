@@ -6,7 +6,9 @@ children are inlined lists. Dumps carry no ids, create/mod times or release date
 * ids continue the store's global sequence, in load order: chunk by chunk, the entity types of a
   chunk ordered so that referenced types come first (Investigation < Sample < Dataset < Datafile),
   objects in dump order, each object followed by its inlined children (depth first);
-* ``createTime = modTime = DUMP_EPOCH + id seconds`` and ``createId = modId = "simple/root"``;
+* ``createTime = modTime = DUMP_EPOCH + id hours`` and ``createId = modId = "simple/root"``: rows
+  an hour apart, far more than a harvester's overlap, so an incremental test that changes only
+  a child row really depends on watching that child (a parent's own modTime is long past);
 * ``Investigation.releaseDate`` from ``DUMP_RELEASE`` by investigation name:
   08100122-EF and 10100601-ST released (2011, 2013: start + 3 years), 12100409-ST embargoed until
   2099-12-31; investigations of other dumps get startDate + 3 years (or none without a startDate).
@@ -109,7 +111,7 @@ def load_dump(standin, path) -> dict[str, int]:
                 rel = values["startDate"] + timedelta(days=3 * 365)
             if rel is not None:
                 values["releaseDate"] = rel
-        store.insert(etype, values, user=ROOT_ID, when=DUMP_EPOCH + timedelta(seconds=rid),
+        store.insert(etype, values, user=ROOT_ID, when=DUMP_EPOCH + timedelta(hours=rid),
                      row_id=rid, check=False)
         counts[etype] = counts.get(etype, 0) + 1
     return counts

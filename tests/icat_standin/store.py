@@ -5,6 +5,12 @@ A row is a plain dict ``{"id", "createId", "createTime", "modId", "modTime", <at
 relations are not stored on the row; ``children(type, id, field)`` reads them from the reverse index
 of the target's many-to-one field (kept in id order). Ids come from one global sequence, as ICAT's
 shared ``SEQUENCE`` table gives them.
+
+File-count triggers (icat-rest.md §7): ICAT keeps ``Dataset.fileCount/fileSize`` and
+``Investigation.fileCount/fileSize`` with database triggers on Datafile (and Dataset) insert,
+delete and ``fileSize``/``dataset`` updates, which do **not** touch the parents' ``modTime``.
+Writes through the API (``insert(check=True)``, ``update``, ``delete``) emulate them; loading a
+dump or generating a catalogue (``check=False``) takes the counts as given.
 """
 from __future__ import annotations
 
@@ -121,7 +127,33 @@ class Store:
                     lst.append(rid)
                 else:
                     bisect.insort(lst, rid)
+        if check:
+            self._file_trigger(etype, row, +1)
         return rid
+
+    # -- ICAT's fileCount/fileSize triggers (no modTime change) --------------------------------
+    def _file_trigger(self, etype: str, row: dict[str, Any], sign: int) -> None:
+        """Add (`sign` +1) or remove (-1) the files of a Datafile or Dataset row to/from its
+        parents' fileCount/fileSize, as ICAT's triggers do: the parents' modTime stays."""
+        if etype == "Datafile":
+            count, size = 1, row.get("fileSize") or 0
+            ds = self.rows["Dataset"].get(row.get("dataset"))
+        elif etype == "Dataset":
+            count, size, ds = row.get("fileCount") or 0, row.get("fileSize") or 0, None
+        else:
+            return
+        if ds is not None:
+            self._bump(ds, sign * count, sign * size)
+            inv = self.rows["Investigation"].get(ds.get("investigation"))
+        else:
+            inv = self.rows["Investigation"].get(row.get("investigation"))
+        if inv is not None and (count or size):
+            self._bump(inv, sign * count, sign * size)
+
+    @staticmethod
+    def _bump(row: dict[str, Any], count: int, size: int) -> None:
+        row["fileCount"] = max(0, (row.get("fileCount") or 0) + count)
+        row["fileSize"] = max(0, (row.get("fileSize") or 0) + size)
 
     def update(self, etype: str, rid: int, values: dict[str, Any], *, user: str,
                when: datetime) -> None:
@@ -129,6 +161,19 @@ class Store:
         row = self.rows[etype].get(rid)
         if row is None:
             raise StoreError(f"{etype}[id:{rid}] not found.")
+        files = etype == "Datafile" and bool({"fileSize", "dataset"} & set(values))
+        if files:
+            self._file_trigger(etype, row, -1)
+        try:
+            self._update(etype, ent, rid, row, values)
+        finally:
+            if files:
+                self._file_trigger(etype, row, +1)
+        row["modId"] = user
+        row["modTime"] = when
+
+    def _update(self, etype: str, ent: Entity, rid: int, row: dict[str, Any],
+                values: dict[str, Any]) -> None:
         for k, v in values.items():
             if k in ent.m2o:
                 if v is not None:
@@ -153,8 +198,6 @@ class Store:
                     row[k] = v
             else:
                 raise StoreError(f"Field {k} not found in {etype}")
-        row["modId"] = user
-        row["modTime"] = when
 
     def delete(self, etype: str, rid: int) -> None:
         ent = self.entity(etype)
@@ -171,6 +214,7 @@ class Store:
         for fname in ent.o2m:
             target, inverse = ent.o2m[fname]
             self.rev[(target, inverse)].pop(rid, None)
+        self._file_trigger(etype, row, -1)  # after the cascade: a Dataset's files are gone
         for f in ent.m2o:
             pid = row[f]
             if pid is not None:
