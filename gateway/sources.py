@@ -27,12 +27,18 @@ NEXUS_OPTIONS = {"type", "root", "patterns", "facility", "facility_ror", "timezo
                  "embargo_days", "probe", "max_bytes_per_file"}
 
 
-def _nexus(name: str, opts: dict[str, Any], clock: Callable[[], datetime]) -> Harvester:
-    unknown = set(opts) - NEXUS_OPTIONS
+def _known(name: str, opts: dict[str, Any], allowed: set[str], required: str,
+           what: str) -> None:
+    """Refuse unknown options and a missing required one, naming them."""
+    unknown = set(opts) - allowed
     if unknown:
         raise SourceError(f"sources.{name}: unknown option(s) {', '.join(sorted(unknown))}")
-    if "root" not in opts:
-        raise SourceError(f"sources.{name}: 'root' (the directory to walk) is required")
+    if required not in opts:
+        raise SourceError(f"sources.{name}: '{required}' ({what}) is required")
+
+
+def _nexus(name: str, opts: dict[str, Any], clock: Callable[[], datetime]) -> Harvester:
+    _known(name, opts, NEXUS_OPTIONS, "root", "the directory to walk")
     _types(name, opts, {"root": str, "facility": str, "facility_ror": str, "timezone": str,
                         "license": str, "probe": str, "embargo_days": int,
                         "max_bytes_per_file": int})
@@ -70,11 +76,7 @@ def _icat(name: str, opts: dict[str, Any], clock: Callable[[], datetime]) -> Har
         raise SourceError(f"sources.{name}: do not write the password in the configuration; "
                           "name an environment variable (password_env) or a file "
                           "(password_file) that holds it")
-    unknown = set(opts) - ICAT_OPTIONS
-    if unknown:
-        raise SourceError(f"sources.{name}: unknown option(s) {', '.join(sorted(unknown))}")
-    if "url" not in opts:
-        raise SourceError(f"sources.{name}: 'url' (the ICAT server, without /icat) is required")
+    _known(name, opts, ICAT_OPTIONS, "url", "the ICAT server, without /icat")
     _types(name, opts, {"url": str, "facility": str, "facility_ror": str, "plugin": str,
                         "username": str, "password_env": str, "password_file": str,
                         "license": str, "embargo_days": int, "page_size": int, "retries": int,

@@ -47,7 +47,7 @@ from .record import (Affiliation, Dates, Facility, Files, Funding, Identifier, I
                      Parameter, Person, Provenance, Record, Related, Sample, Technique, iso,
                      with_hash)
 from .techniques import resolve
-from .validation import EMAIL_RE, ROR_RE, SOURCE_RE, SPDX_RE
+from .validation import EMAIL_RE, check_source_context
 
 # Bump when a change here changes the records of unchanged entities: harvesters re-read all.
 MAPPING_VERSION = 2  # 2: e-mail addresses scrubbed from free text
@@ -85,16 +85,8 @@ class IcatContext:
     embargo_days: int | None = None
 
     def __post_init__(self) -> None:
-        if not SOURCE_RE.match(self.source):
-            raise ValueError(f"source name {self.source!r}: lower-case letters, digits, - and _")
-        if self.harvested_at.tzinfo is None:
-            raise ValueError("harvested_at must carry a time zone")
-        if self.embargo_days is not None and self.embargo_days < 0:
-            raise ValueError("embargo_days must be >= 0")
-        if self.license is not None and not SPDX_RE.match(self.license):
-            raise ValueError(f"license {self.license!r} is not an SPDX identifier")
-        if self.facility_ror is not None and not ROR_RE.match(self.facility_ror):
-            raise ValueError(f"facility ROR {self.facility_ror!r} is not https://ror.org/0…")
+        check_source_context(self.source, self.harvested_at, license=self.license,
+                             embargo_days=self.embargo_days, facility_ror=self.facility_ror)
 
 
 # --- values ----------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ from .record import (Affiliation, Dates, Facility, Files, Identifier, Instrument
                      Person, Provenance, Record, Related, Sample, Technique, with_hash)
 from .techniques import probe_kind, probe_technique, resolve
 from .privacy import scrub
-from .validation import EMAIL_RE, ROR_RE, SOURCE_RE, SPDX_RE, orcid_checksum_ok
+from .validation import EMAIL_RE, check_source_context, orcid_checksum_ok
 
 # Bump when a change here changes the records of unchanged files: harvesters re-read them.
 MAPPING_VERSION = 2  # 2: e-mail addresses scrubbed from free text
@@ -116,14 +116,8 @@ class NexusContext:
     default_probe: str | None = None
 
     def __post_init__(self) -> None:
-        if not SOURCE_RE.match(self.source):
-            raise ValueError(f"source name {self.source!r}: lower-case letters, digits, - and _")
-        if self.harvested_at.tzinfo is None:
-            raise ValueError("harvested_at must carry a time zone")
-        if self.embargo_days is not None and self.embargo_days < 0:
-            raise ValueError("embargo_days must be >= 0")
-        if self.license is not None and not SPDX_RE.match(self.license):
-            raise ValueError(f"license {self.license!r} is not an SPDX identifier")
+        check_source_context(self.source, self.harvested_at, license=self.license,
+                             embargo_days=self.embargo_days, facility_ror=self.facility_ror)
 
 
 # --- value helpers ---------------------------------------------------------------------------
@@ -251,7 +245,7 @@ def _facility(entry: dict, ctx: NexusContext) -> Facility | None:
     name = text(ctx.facility_name) or text((entry.get("source") or {}).get("name"))
     if name is None:
         return None
-    ror = ctx.facility_ror if ctx.facility_ror and ROR_RE.match(ctx.facility_ror) else None
+    ror = ctx.facility_ror  # checked when the context was made
     return Facility(name=name, ror=ror)
 
 

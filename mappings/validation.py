@@ -406,3 +406,19 @@ def certainly_valid(obj: Any, cls: type = Record) -> bool:
 
 __all__ = ["RecordInvalid", "RecordSchema", "certainly_valid", "validate", "load",
            "check_dict"]
+
+
+def check_source_context(source: str, harvested_at: datetime, *, license: str | None,
+                         embargo_days: int | None, facility_ror: str | None = None) -> None:
+    """The checks every harvester context makes on its settings (ValueError naming the bad
+    one): a source name, an aware harvest time, an SPDX licence, a ROR, embargo days >= 0."""
+    if not SOURCE_RE.match(source):
+        raise ValueError(f"source name {source!r}: lower-case letters, digits, - and _")
+    if harvested_at.tzinfo is None:
+        raise ValueError("harvested_at must carry a time zone")
+    if embargo_days is not None and embargo_days < 0:
+        raise ValueError("embargo_days must be >= 0")
+    if license is not None and not SPDX_RE.match(license):
+        raise ValueError(f"license {license!r} is not an SPDX identifier")
+    if facility_ror is not None and not ROR_RE.match(facility_ror):
+        raise ValueError(f"facility ROR {facility_ror!r} is not https://ror.org/0…")

@@ -343,10 +343,11 @@ def test_neutron_energy_name_and_odd_values_dropped():
     assert not {"positioner_nan", "positioner_flag", "positioner_"} & set(params)
 
 
-def test_facility_from_context_and_bad_ror_dropped():
+def test_facility_from_context_and_bad_ror_refused():
     assert record().facility.name == "ESRF"
     assert record().facility.ror == "https://ror.org/02550n020"
-    assert record(facility_ror="https://ror.org/bad").facility.ror is None
+    with pytest.raises(ValueError, match="facility ROR"):  # a configuration error, said once
+        record(facility_ror="https://ror.org/bad")
     r = record(facility_name=None, facility_ror=None)
     assert r.facility.name == "ESRF"  # the file's source name when the context has none
     assert record(bliss_entry(source={}), facility_name=None).facility is None
