@@ -20,10 +20,10 @@ from typing import Any
 from lxml import etree
 
 from .datacite_xml import KERNEL, KERNEL_XSD, Ident, resource
-from .record import Files, Person, Record, iso
+from .record import Files, Person, Record
 from .render import Context, Format, OAIFormat
-from .rights import (COAR, access_rights, doi, embargo_end, embargo_start, family_given,
-                     license_of, normalise_doi, publication_year)
+from .rights import (COAR, access_rights, day, doi, embargo_end, embargo_start, family_given,
+                     issued, license_of, normalise_doi, publication_year)
 from .xmlutil import clean, root, serialize, sub
 
 SCHEMA_VERSION = "4.5"
@@ -117,18 +117,6 @@ def funder_identifier(value: str) -> Ident:
 
 
 # --- dates and free text shared with the other XML formats ------------------------------------
-
-def day(when: datetime) -> str:
-    """A datetime as its UTC calendar date, YYYY-MM-DD."""
-    return iso(when)[:10]
-
-
-def issued(record: Record, now: datetime) -> str:
-    """DataCite `Issued` / dc:date: the release date when there is one; else only the
-    publication year (rights.publication_year), the one date the policy vouches for."""
-    release = embargo_end(record)
-    return day(release) if release else str(publication_year(record, now))
-
 
 def collected(record: Record) -> str | None:
     """The collection period as an RKMS-ISO 8601 interval of dates (one date if it is one)."""

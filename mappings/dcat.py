@@ -21,11 +21,11 @@ from rdflib import RDF, RDFS, SKOS, XSD, BNode, Graph, Literal, Namespace, URIRe
 from rdflib.namespace import DCAT, DCTERMS as DCT, FOAF, PROV, NamespaceManager
 from rdflib.term import Node
 
-from .derived import collected, description, is_iri, issued, pid_url, related_url
+from .derived import collected, description, is_iri, pid_url, related_url
 from .record import Person, Record, iso
 from .render import Context, Format
 from .rdftext import jsonld, rdfxml
-from .rights import access_rights, doi, doi_url, embargo_end, license_of
+from .rights import access_rights, doi, doi_url, embargo_end, issued, license_of
 
 DCATAP = Namespace("http://data.europa.eu/r5r/")
 ADMS = Namespace("http://www.w3.org/ns/adms#")

@@ -7,11 +7,10 @@ Pure: no I/O. The access and licence semantics are not here but in `mappings.rig
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from .record import Record, Related, iso
 from .render import Context
-from .rights import doi_url, embargo_end, normalise_doi, publication_year
+from .rights import day, doi_url, normalise_doi
 
 MIN_DESCRIPTION = 50    # Google Dataset Search: description 50-5000 characters
 MAX_DESCRIPTION = 5000
@@ -74,18 +73,6 @@ def truncate(text: str, max_length: int) -> str:
 
 
 # --- dates ------------------------------------------------------------------------------------
-
-def day(when: datetime) -> str:
-    """A datetime as its UTC calendar date, YYYY-MM-DD."""
-    return iso(when)[:10]  # type: ignore[index]
-
-
-def issued(record: Record, now: datetime) -> str:
-    """Publication date: the release date (embargo end) when there is one, else only the
-    publication year of `rights.publication_year` (what DataCite `Issued` says too)."""
-    release = embargo_end(record)
-    return day(release) if release else str(publication_year(record, now))
-
 
 def collected(record: Record) -> tuple[str | None, str | None]:
     """Start and end of data collection as ISO 8601 UTC date-times (seconds precision)."""

@@ -7,10 +7,11 @@ should resolve are absolute URLs (DOI as https://doi.org/..., the landing page).
 """
 from __future__ import annotations
 
-from .datacite import collected, day, issued, pid_ident, technical_info
+from .datacite import collected, pid_ident, technical_info
 from .record import Record
 from .render import Context, Format, OAIFormat
-from .rights import access_rights, doi, doi_url, embargo_end, family_given, license_of
+from .rights import (access_rights, day, doi, doi_url, embargo_end, family_given, issued,
+                     license_of)
 from .xmlutil import clean, root, serialize, sub
 
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"

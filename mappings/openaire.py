@@ -17,7 +17,7 @@ from .datacite import primary_identifier
 from .datacite_xml import K, write_funding, write_list, write_people
 from .record import Record
 from .render import Context, Format, OAIFormat
-from .rights import access_rights, embargo_end, license_of
+from .rights import access_rights, day, embargo_end, license_of
 from .xmlutil import clean, root, serialize, sub
 
 OAIRE = "http://namespace.openaire.eu/schema/oaire/"
@@ -53,7 +53,7 @@ def _license(el: etree._Element, record: Record) -> None:
     lic, end = license_of(record), embargo_end(record)
     attrib = {"uri": lic.url}
     if end:
-        attrib["startDate"] = datacite.day(end)
+        attrib["startDate"] = day(end)
     sub(el, O + "licenseCondition", clean(lic.name), attrib)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .access import Visibility, visibility
-from .record import Person, Record
+from .record import Person, Record, iso
 
 COAR = "http://purl.org/coar/access_right/"
 EU_ACCESS = "http://publications.europa.eu/resource/authority/access-right/"
@@ -121,6 +121,19 @@ def publication_year(record: Record, now: datetime) -> int:
         if when is not None:
             return when.year
     return now.year
+
+
+def day(when: datetime) -> str:
+    """A datetime as its UTC calendar date, YYYY-MM-DD."""
+    return iso(when)[:10]  # type: ignore[index]
+
+
+def issued(record: Record, now: datetime) -> str:
+    """The publication date every format gives (DataCite `Issued`, `dc:date`,
+    `datePublished`, `dct:issued`): the release date when there is one, else only the
+    publication year, the one date the policy vouches for."""
+    release = embargo_end(record)
+    return day(release) if release else str(publication_year(record, now))
 
 
 # --- identifiers ----------------------------------------------------------------------------

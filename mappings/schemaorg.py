@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .derived import (day, description, is_iri, issued, pid_url, related_url,
-                      temporal_coverage)
+from .derived import description, is_iri, pid_url, related_url, temporal_coverage
 from .record import (Affiliation, Facility, Funding, Parameter, Person, Record, Sample,
                      Technique, iso)
 from .render import Context, Format
-from .rights import access_rights, doi, doi_url, embargo_end, license_of
+from .rights import access_rights, day, doi, doi_url, embargo_end, issued, license_of
 
 CONTEXT = "https://schema.org/"
 DOI_REGISTRY = "https://registry.identifiers.org/registry/doi"
