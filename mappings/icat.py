@@ -308,6 +308,16 @@ def _collected(entity: dict, where: str) -> tuple[datetime | None, datetime | No
     return start, (None if start and end and end < start else end)
 
 
+def _dates(entity: dict, where: str, inv: dict, ctx: IcatContext) -> Dates:
+    """Collection period and create/modify times of `entity`; the release date is always
+    its investigation's (`inv`, the entity itself for a document)."""
+    start, end = _collected(entity, where)
+    return Dates(collected_start=start, collected_end=end,
+                 created=icat_time(entity.get("createTime"), "createTime"),
+                 modified=icat_time(entity.get("modTime"), "modTime"),
+                 release_date=release_date(inv, ctx))
+
+
 def _files(entity: dict, where: str) -> Files | None:
     count, size = _int(entity, "fileCount", where), _int(entity, "fileSize", where)
     if count is None and size is None:
@@ -347,7 +357,6 @@ def _investigation(inv: dict, ctx: IcatContext) -> Record:
         raise MalformedEntity("no title and no name")
     doi, doi_ids = _doi(inv)
     creators, contributors = _people(inv)
-    start, end = _collected(inv, "Investigation")
     samples = [s for sample in _list(inv, "samples") for s in _sample(sample)]
     record = Record(
         id=record_id(ctx.source, "document", icat_id), kind="document", title=title[:MAX_TITLE],
@@ -357,10 +366,7 @@ def _investigation(inv: dict, ctx: IcatContext) -> Record:
         creators=creators, contributors=contributors, facility=_facility(inv, ctx),
         instrument=_instrument(_list(inv, "investigationInstruments")),
         samples=_unique(samples), parameters=_parameters(inv, "Investigation"),
-        dates=Dates(collected_start=start, collected_end=end,
-                    created=icat_time(inv.get("createTime"), "createTime"),
-                    modified=icat_time(inv.get("modTime"), "modTime"),
-                    release_date=release_date(inv, ctx)),
+        dates=_dates(inv, "Investigation", inv, ctx),
         license=ctx.license, files=_files(inv, "Investigation"),
         identifiers=(*_visit_ids(inv), *doi_ids), related=_publications(inv),
         funding=_funding(inv),
@@ -380,7 +386,6 @@ def _dataset(ds: dict, ctx: IcatContext) -> Record:
     doi, doi_ids = _doi(ds)
     inv_doi = normalise_doi(inv.get("doi"))
     creators, contributors = _people(inv)
-    start, end = _collected(ds, "Dataset")
     sample = _one(ds, "sample")
     related = [Related(relation="IsPartOf", identifier=record_id(ctx.source, "document", inv["id"]),
                        identifier_type="Local"),
@@ -398,10 +403,7 @@ def _dataset(ds: dict, ctx: IcatContext) -> Record:
                     or _instrument(_list(inv, "investigationInstruments"))),
         techniques=_techniques(ds), samples=_sample(sample),
         parameters=_parameters(ds, "Dataset"),
-        dates=Dates(collected_start=start, collected_end=end,
-                    created=icat_time(ds.get("createTime"), "createTime"),
-                    modified=icat_time(ds.get("modTime"), "modTime"),
-                    release_date=release_date(inv, ctx)),
+        dates=_dates(ds, "Dataset", inv, ctx),
         license=ctx.license, files=_files(ds, "Dataset"),
         identifiers=(*_visit_ids(inv), *doi_ids), related=_unique(related),
     )
