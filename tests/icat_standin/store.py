@@ -90,11 +90,7 @@ class Store:
             row = {}
             for k, v in values.items():
                 if k in ent.m2o:
-                    if v is not None:
-                        v = int(v)
-                        if v not in self.rows[ent.m2o[k]]:
-                            raise StoreError(f"{ent.m2o[k]}[id:{v}] not found.")
-                    row[k] = v
+                    row[k] = self._reference(ent, k, v)
                 elif k in ent.attrs:
                     row[k] = self.coerce(ent, k, v)
                 else:
@@ -172,15 +168,21 @@ class Store:
         row["modId"] = user
         row["modTime"] = when
 
+    def _reference(self, ent: Entity, k: str, v: Any) -> int | None:
+        """A many-to-one value as an id of an existing row (None stays None)."""
+        if v is None:
+            return None
+        v = int(v)
+        if v not in self.rows[ent.m2o[k]]:
+            raise StoreError(f"{ent.m2o[k]}[id:{v}] not found.")
+        return v
+
     def _update(self, etype: str, ent: Entity, rid: int, row: dict[str, Any],
                 values: dict[str, Any]) -> None:
         for k, v in values.items():
             if k in ent.m2o:
-                if v is not None:
-                    v = int(v)
-                    if v not in self.rows[ent.m2o[k]]:
-                        raise StoreError(f"{ent.m2o[k]}[id:{v}] not found.")
-                elif (etype, k) not in NULLABLE_M2O:
+                v = self._reference(ent, k, v)
+                if v is None and (etype, k) not in NULLABLE_M2O:
                     raise StoreError(f"Attempt to set field {k} of {etype} to null")
                 old = row[k]
                 if old is not None:
