@@ -14,7 +14,7 @@ from .render import Context, Format, OAIFormat
 __all__ = ["RENDER_VERSION", "FORMATS", "Context", "Format", "OAIFormat", "get",
            "oai_formats", "by_oai_prefix", "by_media_type"]
 
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 
 FORMATS: dict[str, Format] = {}
 for _module in (datacite, dublincore, openaire, schemaorg, dcat, panosc):

@@ -30,8 +30,8 @@ class Context:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
 
     def landing_url(self, record: Record) -> str:
-        """The record's HTML landing page."""
-        return f"{self.base_url}/records/{quote(record.id, safe=':~')}"
+        """The record's HTML landing page: /datasets/<id> or /documents/<id>."""
+        return f"{self.base_url}/{record.kind}s/{quote(record.id, safe=':~')}"
 
     def metadata_url(self, record: Record, format_name: str) -> str:
         """The record rendered in one format (content negotiation's explicit form)."""
