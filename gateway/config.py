@@ -16,7 +16,7 @@ DEFAULT_FILE = "fairgate.toml"
 INDEX_BACKENDS = ("embedded", "elasticsearch")
 _ES_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,100}")
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
-SECRET_KEYS = ("elasticsearch_api_key",)  # never shown (repr, status, messages)
+SECRET_KEYS = ("elasticsearch_api_key", "secret_key")  # never shown (repr, status, messages)
 _SECRET_OPTION = re.compile(r"(?i)password|secret|token|api_?key|credential")
 
 
@@ -46,6 +46,10 @@ class Config:
     batch_size: int = 500
     page_size: int = 20
     max_page_size: int = 100
+    repository_name: str = "FAIRgate"  # OAI-PMH repositoryName; catalogue name in DCAT/schema.org
+    admin_email: str = ""  # a functional mailbox (OAI-PMH adminEmail, DCAT contact point)
+    datacentre_symbol: str = "FAIRGATE"  # oai_datacite datacentreSymbol
+    secret_key: str = ""  # signs OAI-PMH resumption tokens; default: a random key in data_dir
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __repr__(self) -> str:

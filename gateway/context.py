@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Callable
 
 from mappings.formats import RENDER_VERSION
+from mappings.render import Context
 
 from .clock import utcnow
 from .config import Config, redact_url
@@ -68,6 +69,14 @@ class Gateway:
             log.info("output mappings are at version %d: %d records get a new datestamp",
                      RENDER_VERSION, restamped)
         return cls(config=config, store=store, index=open_index(config), clock=clock)
+
+    def render_context(self, now: datetime | None = None) -> Context:
+        """What the output formats need from this gateway's configuration, at `now`
+        (default: the gateway's clock)."""
+        c = self.config
+        return Context(now=now or self.clock(), base_url=c.public_url,
+                       catalog_name=c.repository_name, datacentre_symbol=c.datacentre_symbol,
+                       contact_email=c.admin_email or None)
 
     def close(self) -> None:
         self.store.close()

@@ -10,8 +10,8 @@ from mappings.record import Record, iso, to_dict
 
 from ..context import Gateway
 from ..errors import Gone, NotFound, error_response
-from ..index import (FacetValue, IndexOutdated, IndexUnavailable, QueryError, Result,
-                     catch_up)
+from ..index import FacetValue, IndexOutdated, IndexUnavailable, QueryError, Result
+from ..search import run_search
 from .params import search_query
 
 bp = Blueprint("api", __name__)
@@ -32,14 +32,7 @@ def search() -> Any:
     gw = gateway()
     query = search_query(request.args, default_size=gw.config.page_size,
                          max_size=gw.config.max_page_size)
-    if gw.index.last_seq() < gw.store.last_seq():
-        catch_up(gw.store, gw.index)  # e.g. a harvest died between store commit and index
-    now = gw.clock()
-    result = gw.index.search(query, now)
-    records = gw.store.get_many([h.id for h in result.hits])
-    # the store is the truth: never show what it no longer holds as public
-    public = {i: r for i, r in records.items() if visibility(r, now) is Visibility.PUBLIC}
-    return jsonify(_search_body(result, public))
+    return jsonify(_search_body(*run_search(gw, query)))
 
 
 def public_url(endpoint: str, **values: Any) -> str:
