@@ -157,6 +157,8 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert blocks[0] == "pip install -e . && fairgate demo"
     lines = (ROOT / ".ci" / "run").read_text().splitlines()
     commands = [line for line in lines if line.strip() and not line.startswith("#")]
-    # .ci/run only sets the shell up, goes to the root, and runs the README's command
-    assert commands == ["set -euo pipefail", 'cd "$(dirname "$0")/.."', blocks[1]]
+    # .ci/run only sets the shell up, goes to the root, says it is CI, and runs the README's
+    # command
+    assert [c.split("#")[0].strip() for c in commands] == [
+        "set -euo pipefail", 'cd "$(dirname "$0")/.."', "export CI=true", blocks[1]]
     assert "python -m tests.es_server python -m pytest" in blocks[1]  # both backends
