@@ -5,7 +5,9 @@
 For each backend (embedded FTS5; Elasticsearch over HTTP), in one run:
   bulk     catch-up of an empty index from a record store holding N records, records/s
   search   p50 / p95 latency of a handful of query shapes (each run --repeat times after
-           one warm-up), all with facets, as the API asks them
+           one warm-up), all with every facet, as the API asks them by default
+Documents carry their techniques' PaNET ancestors (the vocabulary in ../shared/data/panet),
+as with `techniques_vocabulary` configured.
 Without --es-url (or $FAIRGATE_TEST_ES_URL) a noida-db stand-in is started on loopback for
 the run (test extra). noida-db rescans every document per query: its figures say how the
 backend code behaves over real HTTP, not how fast Elasticsearch is.
@@ -25,13 +27,17 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway.index import Query, SearchIndex, catch_up  # noqa: E402
+from gateway.api.params import parameter_range  # noqa: E402
+from gateway.index import FACET_FIELDS, Query, SearchIndex, catch_up  # noqa: E402
 from gateway.index.elastic import ElasticIndex  # noqa: E402
 from gateway.index.embedded import EmbeddedIndex  # noqa: E402
 from gateway.store import Batch, Store  # noqa: E402
-from tests.factories import NOW, corpus  # noqa: E402
+from gateway.vocabulary import load_techniques  # noqa: E402
+from tests.factories import NOW, PANET, corpus  # noqa: E402
+from tests.oracle import PANET_OWL  # noqa: E402
 
-FACETS = ("facility", "instrument", "technique", "kind", "year")
+FACETS = FACET_FIELDS
+VOCABULARY = load_techniques(PANET_OWL)
 SHAPES = {
     "browse (no text), -date": Query(facets=FACETS),
     "one word, relevance": Query(text="cerium", facets=FACETS),
@@ -41,6 +47,10 @@ SHAPES = {
     "prefix": Query(text="cath*", facets=FACETS),
     "date range + 2 filters": Query(filters={"kind": ("dataset",), "instrument": ("ID11",)},
                                     facets=FACETS, date_from=date(2019, 1, 1)),
+    "broad technique (deep)": Query(filters={"technique": (PANET + "PaNET01125",)},
+                                    facets=FACETS),
+    "parameter range (SI)": Query(parameters=(parameter_range("temperature:81..83:K"),),
+                                  facets=FACETS),
 }
 
 
@@ -100,11 +110,11 @@ def main(argv: list[str] | None = None) -> int:
             server.start()
             url = server.url
         try:
-            rows = run("embedded", lambda: EmbeddedIndex(work / "index.sqlite"), store,
-                       len(records), args.repeat)
+            rows = run("embedded", lambda: EmbeddedIndex(
+                work / "index.sqlite", techniques=VOCABULARY), store, len(records), args.repeat)
             rows += run("elasticsearch", lambda: ElasticIndex(
-                url, f"bench-{uuid.uuid4().hex[:8]}", timeout=60), store, len(records),
-                args.repeat)
+                url, f"bench-{uuid.uuid4().hex[:8]}", timeout=60, techniques=VOCABULARY),
+                store, len(records), args.repeat)
         finally:
             if server:
                 server.stop()

@@ -27,12 +27,6 @@ def records():
 
 
 @pytest.fixture
-def clock():
-    now = [NOW]
-    return now
-
-
-@pytest.fixture
 def app(tmp_path, records, clock, backend_config):
     """The app on one index backend (every test here runs on each; see conftest.py)."""
     app = create_app(Config(data_dir=tmp_path, base_url="https://data.example.org/gw",

@@ -19,9 +19,10 @@ from gateway.config import Config, ConfigError, load_config
 from gateway.harvest import Runner
 from gateway.index import IncompatibleServer, IndexUnavailable, Query, catch_up
 from gateway.index.elastic import ElasticIndex
-from gateway.index.elastic_schema import document, to_si
+from gateway.index.elastic_schema import document
 from gateway.store import Batch, Store
 from harvesters.events import Mark, Upsert
+from mappings.units import to_si
 
 from .factories import NOW, corpus, make_record
 from .oracle import brute_search
@@ -232,7 +233,7 @@ def test_document_fields_and_si_units():
                                   "value_si": 83.0, "unit_si": "K"}]
     assert to_si(25.0, "degC") == (298.15, "K")
     assert to_si(2.0, "keV")[1] == "J" and to_si(1.0, "Å") == (1e-10, "m")
-    assert to_si(1.0, "furlong") is None and to_si(1.0, None) is None
+    assert to_si(1.0, "wobble") is None and to_si(1.0, None) is None
 
 
 def test_elasticsearch_settings_from_file_and_environment(tmp_path):
@@ -482,8 +483,8 @@ def test_a_refused_document_is_counted_logged_and_skipped(es_index, tmp_path, mo
     bad = records[3]
     real_document = elastic.document
 
-    def document(record, seq):
-        doc = real_document(record, seq)
+    def document(record, seq, *rest):
+        doc = real_document(record, seq, *rest)
         if record.id == bad.id and "rev" not in record.title:
             doc["datestamp"] = "not a date"  # the server refuses: document_parsing_exception
         return doc
@@ -541,7 +542,7 @@ def test_an_index_of_another_schema_version_needs_a_reindex(es_index, tmp_path):
     old_mappings = {**MAPPINGS, "_meta": {"fairgate_schema": SCHEMA_VERSION - 1}}
     idx.client.indices.create(index=f"{idx.name}-v1", mappings=old_mappings,
                               aliases={idx.name: {"is_write_index": True}})
-    with pytest.raises(IndexOutdated, match=r"schema 1.*fairgate reindex"):
+    with pytest.raises(IndexOutdated, match=rf"schema {SCHEMA_VERSION - 1}.*fairgate reindex"):
         idx.prepare()
     with pytest.raises(IndexOutdated):
         idx.search(Query(), NOW)

@@ -6,29 +6,38 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from gateway.index import IndexAhead, Query, QueryError, catch_up, rebuild
+from gateway.api.params import parameter_range
+from gateway.index import FACET_FIELDS, IndexAhead, IndexOutdated, Query, QueryError, catch_up, \
+    rebuild
 from gateway.index.embedded import EmbeddedIndex
 from gateway.store import Batch, Store
+from gateway.vocabulary import load_techniques
 
 from .conftest import BACKENDS
-from .factories import NOW, corpus, make_record
-from .oracle import brute_facets, brute_search, brute_stamps, facet_values
+from .factories import NOW, PANET, corpus, make_record
+from .oracle import PANET_OWL, brute_facets, brute_search, brute_stamps, facet_values, panet
+from .search_corpus import XAS, varied_corpus
+
+VOCABULARY = load_techniques(PANET_OWL)
 
 
 @pytest.fixture(params=BACKENDS)
 def make_index(request, tmp_path):
-    """A factory of empty indexes of one backend (Elasticsearch: over real HTTP)."""
+    """A factory of empty indexes of one backend (Elasticsearch: over real HTTP), with the
+    PaNET vocabulary unless told otherwise."""
     if request.param == "elasticsearch":
-        return request.getfixturevalue("es_index")
+        es = request.getfixturevalue("es_index")
+        return lambda techniques=VOCABULARY: es(techniques=techniques)
+    made = iter(range(1000))
 
-    def factory():
-        return EmbeddedIndex(tmp_path / "index.sqlite")
+    def factory(techniques=VOCABULARY):
+        return EmbeddedIndex(tmp_path / f"index{next(made) or ''}.sqlite", techniques=techniques)
     return factory
 
 
 @pytest.fixture
 def records():
-    return corpus(120)
+    return varied_corpus(120)
 
 
 @pytest.fixture
@@ -74,32 +83,48 @@ QUERIES = [
     Query(date_from=date(2019, 6, 1), date_to=date(2021, 12, 31)),
     Query(date_from=date(1, 1, 1), date_to=date(9999, 12, 31)),  # only records with a date
     Query(text="nomatchwhatsoever"),
+    Query(filters={"licence": ("CC0-1.0",)}),
+    Query(filters={"access": ("open",), "facility": ("ILL",)}),
+    Query(filters={"technique": (XAS,)}),                # deep: EXAFS records too
+    Query(filters={"technique": (PANET + "PaNET00100",)}),  # photon probe: most of them
+    Query(text="oxide", filters={"technique": (PANET + "PaNET01022",)}),  # diffraction
+    Query(parameters=(parameter_range("photon_energy:0.88..0.99:keV"),)),
+    Query(parameters=(parameter_range("photon_energy:935:eV"),)),
+    Query(parameters=(parameter_range("sample_temperature:..300:K"),)),
+    Query(parameters=(parameter_range("sample_temperature:30..:celsius"),)),  # + spans
+    Query(parameters=(parameter_range("sample_temperature:340..400:K"),)),  # spans only
+    Query(parameters=(parameter_range("temperature:81..83"),)),       # as recorded
+    Query(parameters=(parameter_range("wavelength:0.5..3:angstrom"),
+                      parameter_range("photon_energy:..1:keV"))),     # AND-ed
+    Query(parameters=(parameter_range("wavelength:0.5..3:K"),)),      # wrong dimension
+    Query(text="cerium", parameters=(parameter_range("temperature:80..81:K"),),
+          filters={"licence": ("CC-BY-4.0", "ODbL-1.0")}),
 ]
-SORTS = ["date", "-date", "title"]
+SORTS = ["date", "-date", "title", "-title"]
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=lambda q: repr(q)[:60])
 @pytest.mark.parametrize("sort", SORTS)
 def test_results_and_order_equal_brute_force(index, records, query, sort):
     q = Query(**{**query.__dict__, "sort": sort})
-    expected = brute_search(records, q, NOW)
+    expected = brute_search(records, q, NOW, deep=True)
     assert index.search(q, NOW).total == len(expected)
     assert all_pages(index, q) == [r.id for r in expected]
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=lambda q: repr(q)[:60])
 def test_facet_counts_equal_brute_force(index, records, query):
-    fields = ("facility", "instrument", "technique", "kind", "year")
+    fields = FACET_FIELDS
     q = Query(**{**query.__dict__, "facets": fields})
     result = index.search(q, NOW)
-    expected = brute_facets(brute_search(records, q, NOW), fields)
+    expected = brute_facets(brute_search(records, q, NOW, deep=True), fields, deep=True)
     got = {f: {v.value: v.count for v in vs} for f, vs in result.facets.items()}
     assert got == expected
 
 
 def test_relevance_ranks_title_matches_first_and_pages_are_complete(index, records):
     q = Query(text="zeolite")
-    expected = {r.id for r in brute_search(records, q, NOW)}
+    expected = {r.id for r in brute_search(records, q, NOW, deep=True)}
     ids = all_pages(index, q, size=5)
     assert len(ids) == len(set(ids)) and set(ids) == expected
     scores = [h.score for h in index.search(Query(text="zeolite", size=100), NOW).hits]
@@ -169,10 +194,72 @@ def test_facet_values_cover_every_field(records):
 
 
 def test_technique_facet_carries_labels(index, records):
+    """The record's own label for its techniques, PaNET's for the ancestors they bring."""
     result = index.search(Query(facets=("technique",)), NOW)
-    labels = {t.iri: t.label for r in records for t in r.techniques}
-    assert result.facets["technique"]
+    labels = {**panet()[1], **{t.iri: t.label for r in records for t in r.techniques}}
+    assert len(result.facets["technique"]) > 20
     assert all(v.label == labels[v.value] for v in result.facets["technique"])
+
+
+def test_the_corpus_tells_the_new_facets_and_ranges_apart(records):
+    # guards the oracle and the corpus: each new query answers something, not everything
+    public = brute_search(records, Query(), NOW)
+    new = QUERIES[QUERIES.index(Query(text="nomatchwhatsoever")) + 1:]
+    wrong_dimension = [q for q in new if any(p.unit == "K" and p.name == "wavelength"
+                                             for p in q.parameters)]
+    assert len(wrong_dimension) == 1 and not brute_search(records, wrong_dimension[0], NOW)
+    for query in new:
+        if query not in wrong_dimension:
+            assert 0 < len(brute_search(records, query, NOW, deep=True)) < len(public), query
+    deep = brute_search(records, Query(filters={"technique": (XAS,)}), NOW, deep=True)
+    flat = brute_search(records, Query(filters={"technique": (XAS,)}), NOW)
+    assert len(deep) > len(flat)
+    facets = brute_facets(public, ("licence", "access"))
+    assert len(facets["licence"]) == 3 and set(facets["access"]) == {"open"}
+
+
+def test_an_ancestor_counts_each_record_once(index, records):
+    """A record tagged with both XAS and EXAFS (under XAS) counts once under XAS."""
+    both = [r for r in records if {XAS, PANET + "PaNET01198"} <= {t.iri for t in r.techniques}]
+    assert both
+    q = Query(facets=("technique",), filters={"technique": (XAS,)})
+    result = index.search(q, NOW)
+    counts = {v.value: v.count for v in result.facets["technique"]}
+    assert counts[XAS] == result.total == len(brute_search(records, q, NOW, deep=True))
+
+
+def test_without_a_vocabulary_technique_filters_are_exact(make_index, records, tmp_path):
+    store = Store(tmp_path / "flat.sqlite")
+    store.apply_batch("test", Batch(upserts=records), NOW)
+    idx = make_index(techniques=None)
+    catch_up(store, idx)
+    q = Query(filters={"technique": (XAS,)}, facets=("technique",))
+    expected = brute_search(records, q, NOW)
+    result = idx.search(q, NOW)
+    assert result.total == len(expected) < len(brute_search(records, q, NOW, deep=True))
+    assert {v.value: v.count for v in result.facets["technique"]} == brute_facets(
+        expected, ("technique",))["technique"]
+
+
+def test_an_index_built_with_another_vocabulary_needs_a_reindex(make_index, records, tmp_path):
+    store = Store(tmp_path / "v.sqlite")
+    store.apply_batch("test", Batch(upserts=records[:10]), NOW)
+    flat = make_index(techniques=None)
+    catch_up(store, flat)
+    flat.close()
+    if isinstance(flat, EmbeddedIndex):  # the same index, opened with the vocabulary
+        deep = EmbeddedIndex(flat.path, techniques=VOCABULARY)
+    else:
+        deep = type(flat)(flat._url, flat.name, timeout=30, techniques=VOCABULARY)
+    with pytest.raises(IndexOutdated, match="fairgate reindex"):
+        deep.search(Query(), NOW)
+    with pytest.raises(IndexOutdated):
+        deep.last_seq()
+    rebuild(store, deep)
+    q = Query(filters={"technique": (PANET + "PaNET00100",)}, size=100)
+    later = NOW + timedelta(days=400)
+    assert deep.search(q, later).total == len(brute_search(records[:10], q, later, deep=True))
+    deep.close()
 
 
 def test_a_prefix_matches_every_word_it_starts(make_index, tmp_path):
@@ -195,7 +282,7 @@ def test_rebuild_replays_the_store(index, records, tmp_path):
     assert replayed == len(records)
     assert index.last_seq() == store.last_seq()
     assert index.count() == len(records) - 1
-    expected = brute_search([r for r in records if r.id != records[2].id], q, NOW)
+    expected = brute_search([r for r in records if r.id != records[2].id], q, NOW, deep=True)
     assert all_pages(index, q) == [r.id for r in expected]
 
 
@@ -252,6 +339,14 @@ def test_stamps_page_in_oai_order_equal_to_the_access_policy(stamped, bounds, la
     now = NOW + timedelta(days=later)
     expected = brute_stamps(records, now, **bounds)
     assert all_stamps(index, now, size=size, **bounds) == expected
+
+
+@pytest.mark.parametrize("bounds", STAMP_CASES, ids=lambda b: repr(b)[:50])
+@pytest.mark.parametrize("later", [0, 31], ids=["now", "after-embargo"])
+def test_count_stamps_equals_the_access_policy(stamped, bounds, later):
+    index, records = stamped
+    now = NOW + timedelta(days=later)
+    assert index.count_stamps(now, **bounds) == len(brute_stamps(records, now, **bounds))
 
 
 def test_stamps_corpus_has_what_the_contract_needs(stamped):
@@ -346,3 +441,30 @@ def test_an_embedded_index_from_before_oai_stamps_is_refilled(records, tmp_path)
     assert catch_up(store, idx) == 10
     held = [r for _, r in store.changes_since(0)]
     assert idx.stamps(NOW, size=100) == brute_stamps(held, NOW)
+
+
+def test_an_embedded_index_from_before_facets_and_parameters_needs_a_reindex(records, tmp_path):
+    """A file of the previous release (no `params` table, no `meta.schema`), with data:
+    refused as outdated rather than answering without licence, access or ranges."""
+    import sqlite3
+    store = Store(tmp_path / "store.sqlite")
+    store.apply_batch("test", Batch(upserts=records[:10]), T2)
+    path = tmp_path / "old-index.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(EmbeddedIndex.SCHEMA[:EmbeddedIndex.SCHEMA.index("CREATE TABLE IF NOT "
+                                                                       "EXISTS params")])
+    old.execute("INSERT INTO docs (id, sort_date, title_sort) VALUES ('x', '', 'x')")
+    old.execute("INSERT INTO meta VALUES ('last_seq', '10')")
+    old.commit()
+    old.close()
+    idx = EmbeddedIndex(path)
+    with pytest.raises(IndexOutdated, match="fairgate reindex"):
+        idx.search(Query(), NOW)
+    assert rebuild(store, idx) == 10
+    q = Query(parameters=(parameter_range("temperature:80..82:K"),), facets=("licence",))
+    later = NOW + timedelta(days=400)
+    result = idx.search(q, later)
+    expected = brute_search(records[:10], q, later)
+    assert result.total == len(expected) > 0
+    assert {v.value: v.count for v in result.facets["licence"]} == brute_facets(
+        expected, ("licence",))["licence"]

@@ -1,24 +1,24 @@
-"""The native JSON API: /api/search, /api/records/<id>, /health."""
+"""The native JSON API: /api/search, /api/records/<id>, /health, and its OpenAPI document
+(/api/openapi.json, browsable at /api/docs). Responses go out through the marshmallow
+schemas the document is generated from (`schemas.py`)."""
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from mappings.access import Visibility, tombstone_disclosable, visibility
 from mappings.record import Record, iso, to_dict
 
-from ..context import Gateway
+from ..context import current_gateway
 from ..errors import Gone, NotFound, error_response
 from ..index import FacetValue, IndexOutdated, IndexUnavailable, QueryError, Result
 from ..search import run_search
+from . import openapi
 from .params import search_query
+from .schemas import HealthResponse, SearchResponse
 
 bp = Blueprint("api", __name__)
-
-
-def gateway() -> Gateway:
-    return current_app.extensions["fairgate"]
 
 
 @bp.errorhandler(QueryError)
@@ -29,15 +29,15 @@ def _query_error(exc: QueryError) -> Any:
 
 @bp.get("/api/search")
 def search() -> Any:
-    gw = gateway()
+    gw = current_gateway()
     query = search_query(request.args, default_size=gw.config.page_size,
                          max_size=gw.config.max_page_size)
-    return jsonify(_search_body(*run_search(gw, query)))
+    return jsonify(SearchResponse().dump(_search_body(*run_search(gw, query))))
 
 
 def public_url(endpoint: str, **values: Any) -> str:
     """An absolute URL under the configured base_url (never the client's Host header)."""
-    return gateway().config.public_url + url_for(endpoint, **values)
+    return current_gateway().config.public_url + url_for(endpoint, **values)
 
 
 def _search_body(result: Result, records: dict[str, Record]) -> dict[str, Any]:
@@ -64,7 +64,7 @@ def _facet(v: FacetValue) -> dict[str, Any]:
 
 @bp.get("/api/records/<path:record_id>")
 def record(record_id: str) -> Any:
-    gw = gateway()
+    gw = current_gateway()
     found, now = gw.store.get(record_id), gw.clock()
     if found is not None and tombstone_disclosable(found, now):
         raise Gone(f"record {record_id!r} was deleted", deleted_at=iso(found.deleted_at))
@@ -83,17 +83,39 @@ def health() -> Any:
     when not 0, counts records the index refused (logged by id; see the logs).
     No record counts: they would include embargoed records (operators have `fairgate
     status`)."""
-    gw = gateway()
+    gw = current_gateway()
     try:
         index_seq, rejected = gw.index.last_seq(), gw.index.rejected()
     except IndexOutdated:
-        return jsonify(status="index_outdated", action="run `fairgate reindex`"), 503
+        return _health({"status": "index_outdated", "action": "run `fairgate reindex`"}), 503
     except IndexUnavailable:
-        return jsonify(status="index_unavailable"), 503
+        return _health({"status": "index_unavailable"}), 503
     lag = gw.store.last_seq() - index_seq
     body: dict[str, Any] = {"status": "ok" if lag == 0 else "catching_up"}
     if lag < 0:
         body = {"status": "index_ahead_of_store", "action": "run `fairgate reindex`"}
     if rejected:
         body["rejected_documents"] = rejected
-    return jsonify(body)
+    return _health(body)
+
+
+def _health(body: dict[str, Any]) -> Response:
+    return jsonify(HealthResponse().dump(body))
+
+
+def _document() -> dict[str, Any]:
+    c = current_gateway().config
+    return openapi.build(c.public_url, title=c.repository_name, max_page_size=c.max_page_size)
+
+
+@bp.get("/api/openapi.json")
+def openapi_json() -> Any:
+    """The OpenAPI 3.1 document of this API, for this gateway's base URL."""
+    return jsonify(_document())
+
+
+@bp.get("/api/docs")
+def docs() -> Any:
+    """The OpenAPI document as a self-contained web page."""
+    html = openapi.render(_document(), public_url("api.openapi_json"))
+    return Response(html, mimetype="text/html")

@@ -8,15 +8,20 @@ takes its deleted headers from the record store.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Iterable, Mapping, Protocol
 
 from mappings.record import Record
+from mappings.rights import OPEN
 
-FILTER_FIELDS = ("facility", "instrument", "technique", "kind", "year")
+FILTER_FIELDS = ("facility", "instrument", "technique", "kind", "year", "licence", "access")
 FACET_FIELDS = FILTER_FIELDS
-SORTS = ("relevance", "date", "-date", "title")
+SORTS = ("relevance", "date", "-date", "title", "-title")
+# the `access` facet: the access right the output formats state (mappings.rights), with its
+# COAR label. Only visible records are searched, so today only `open` (docs/api.md)
+ACCESS_VALUES = {OPEN.state.value: OPEN.coar_label}
 
 
 class QueryError(ValueError):
@@ -56,9 +61,38 @@ class IndexAhead(IndexUnavailable):
 
 
 @dataclass(frozen=True)
+class ParameterRange:
+    """Records with a numeric parameter `name` whose value lies in [low, high] (inclusive;
+    None: unbounded), or whose `<name>_min`..`<name>_max` pair overlaps it. `unit` is the
+    SI unit the bounds are in: they compare with the parameter's SI value, and only
+    parameters convertible to that unit match. Without `unit`, the bounds compare with
+    the value as recorded, whatever its unit."""
+    name: str
+    low: float | None = None
+    high: float | None = None
+    unit: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise QueryError("a parameter range needs a parameter name", "param")
+        bounds = [b for b in (self.low, self.high) if b is not None]
+        if not bounds or not all(math.isfinite(b) for b in bounds):
+            raise QueryError(f"parameter {self.name!r}: give finite bounds", "param")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise QueryError(f"parameter {self.name!r}: the lower bound is above the upper",
+                             "param")
+
+    @property
+    def span_names(self) -> tuple[str, str]:
+        """The names of a range-valued parameter's ends (`sample_temperature_min`, ...)."""
+        return f"{self.name}_min", f"{self.name}_max"
+
+
+@dataclass(frozen=True)
 class Query:
     text: str = ""
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    parameters: tuple[ParameterRange, ...] = ()  # AND-ed
     date_from: date | None = None  # on the collection start date (else creation date)
     date_to: date | None = None    # inclusive
     facets: tuple[str, ...] = ()
@@ -130,6 +164,12 @@ class SearchIndex(Protocol):
         previous page (keyset paging, never an offset). `filters` as in `Query.filters`
         (OAI sets). Deleted records are not here: OAI-PMH takes deleted headers from
         the record store."""
+
+    def count_stamps(self, now: datetime, *, date_from: datetime | None = None,
+                     date_to: datetime | None = None,
+                     filters: Mapping[str, tuple[str, ...]] | None = None) -> int:
+        """How many items `stamps` lists with these bounds in all (OAI-PMH
+        completeListSize)."""
 
     def count(self) -> int:
         """Documents held, embargoed ones included."""

@@ -17,7 +17,8 @@ from . import Query, QueryError
 
 def fingerprint(query: Query) -> str:
     key = [query.text, sorted((k, sorted(v)) for k, v in query.filters.items()),
-           str(query.date_from), str(query.date_to), query.effective_sort]
+           str(query.date_from), str(query.date_to), query.effective_sort,
+           sorted(json.dumps([p.name, p.low, p.high, p.unit]) for p in query.parameters)]
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:12]
 
 

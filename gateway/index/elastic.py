@@ -19,7 +19,9 @@ Layout on the server, for a configured name N (`elasticsearch_index`):
   not claim it, and `catch_up` replays it into the new one. An index that lost writes (a
   server restored from an older state) also lost the seq that covered them;
 - the index mapping's `_meta.fairgate_schema`: an index built under another
-  `SCHEMA_VERSION` is refused (`IndexOutdated`) until `fairgate reindex` builds a new one.
+  `SCHEMA_VERSION` is refused (`IndexOutdated`) until `fairgate reindex` builds a new one;
+  likewise `_meta.fairgate_techniques`, the version of the techniques vocabulary whose
+  ancestors the documents carry ('' for none).
 
 Record documents are written with `version = seq` too, so a stale writer (another process
 catching up from an older seq) never overwrites a newer document; `catch_up` replays the
@@ -49,7 +51,9 @@ from mappings.record import Record
 from ..config import redact_url
 from . import ChangeSource, IncompatibleServer, IndexOutdated, IndexUnavailable, Query, Result
 from . import elastic_query as queries
-from .elastic_schema import MAPPINGS, META_ID, SCHEMA_VERSION, doc_id, document, rejected, template
+from .docs import Vocabulary
+from .elastic_schema import (META_ID, SCHEMA_VERSION, doc_id, document, mappings, rejected,
+                             template)
 
 log = logging.getLogger(__name__)
 CLIENT_VERSION = elasticsearch.__versionstr__
@@ -65,8 +69,11 @@ class ElasticIndex:
     thread-safe (one client, shared)."""
 
     def __init__(self, url: str, name: str = "fairgate", *, timeout: float = 5.0,
-                 retries: int = 2, api_key: str | None = None, ca_certs: str | None = None):
+                 retries: int = 2, api_key: str | None = None, ca_certs: str | None = None,
+                 techniques: Vocabulary | None = None):
+        """`techniques`: the vocabulary whose ancestors documents carry (None: none)."""
         self._url, self.name = url, name
+        self.techniques, self.mappings = techniques, mappings(techniques)
         self.url = redact_url(url)  # for messages: never the user-info
         self.timeout, self.retries = timeout, retries
         self._api_key, self._ca_certs = api_key or None, ca_certs or None
@@ -111,6 +118,13 @@ class ElasticIndex:
                     f"schema {version}, this gateway uses schema {SCHEMA_VERSION}: run "
                     "`fairgate reindex` to build a current one (until then this gateway "
                     "does not use it)")
+            vocabulary = self.mappings["_meta"]["fairgate_techniques"]
+            if meta.get("fairgate_techniques") != vocabulary:
+                raise IndexOutdated(
+                    f"the Elasticsearch index {self.name!r} ({live}) was built with "
+                    f"techniques vocabulary {meta.get('fairgate_techniques')!r}, this "
+                    f"gateway uses {vocabulary!r}: run `fairgate reindex` to build a "
+                    "current one (until then this gateway does not use it)")
             self._ready = True
 
     def _connect(self, *, rebuilding: bool = False) -> str | None:
@@ -123,7 +137,8 @@ class ElasticIndex:
                 raise IncompatibleServer(f"{self.url} is not an Elasticsearch server: "
                                          f"{redact_url(exc.message)}") from None
             check_version(self.url, info.body)
-            self.client.indices.put_index_template(name=self.name, **template(self.name))
+            self.client.indices.put_index_template(name=self.name,
+                                                   **template(self.name, self.mappings))
             why = ""
             for attempt in range(12):
                 if (live := self._live(missing_ok=True)) is not None:
@@ -141,7 +156,7 @@ class ElasticIndex:
                 # first start (or a server that lost its data): N-v1 with the alias, in one
                 # call; a process that loses the race gets resource_already_exists
                 made = self.client.options(ignore_status=400).indices.create(
-                    index=f"{self.name}-v1", mappings=MAPPINGS,
+                    index=f"{self.name}-v1", mappings=self.mappings,
                     aliases={self.name: {"is_write_index": True}})
                 why = str(made.body.get("error", ""))[:300]
         raise IndexUnavailable(f"Elasticsearch at {self.url}: could not create the alias "
@@ -169,7 +184,7 @@ class ElasticIndex:
         versions = self._versions()
         name = f"{self.name}-v{_version_of(versions[-1]) + 1 if versions else 1}"
         try:
-            self.client.indices.create(index=name, mappings=MAPPINGS,
+            self.client.indices.create(index=name, mappings=self.mappings,
                                        settings={"index": {"refresh_interval": "-1"}})
         except ApiError as exc:
             if exc.meta.status == 400 and "already_exists" in str(exc.message):
@@ -219,7 +234,8 @@ class ElasticIndex:
         takes its place) before the caller moves the seq; anything else (the server or
         the index failing) raises IndexUnavailable."""
         by_id = {doc_id(record.id): (seq, record) for seq, record in changes}
-        failed, refused = self._bulk(_action(index, seq, record) for seq, record in changes)
+        failed, refused = self._bulk(_action(index, seq, record, self.techniques)
+                                     for seq, record in changes)
         if failed:
             raise IndexUnavailable(f"Elasticsearch at {self.url} failed {len(failed)} "
                                    f"write(s), e.g. {self._scrub(failed[0])}")
@@ -374,6 +390,15 @@ class ElasticIndex:
             response = self.client.search(index=self.name, **body)
         return queries.stamps_result(response.body)
 
+    def count_stamps(self, now: datetime, *, date_from: datetime | None = None,
+                     date_to: datetime | None = None,
+                     filters: Mapping[str, tuple[str, ...]] | None = None) -> int:
+        """See `SearchIndex.count_stamps`: the count API on the query of `stamps`."""
+        query = queries.stamps_query(now, date_from, date_to, filters)
+        self.prepare()
+        with self._errors("counting datestamps"):
+            return int(self.client.count(index=self.name, query=query)["count"])
+
     def content_hashes(self) -> dict[str, str]:
         """{record id: content hash} of every indexed record (checks and tests), read
         with search_after on `id`."""
@@ -422,12 +447,13 @@ def check_version(url: str, info: dict[str, Any]) -> None:
             f"Elasticsearch {major}.x (same major version)")
 
 
-def _action(index: str, seq: int, record: Record) -> dict[str, Any]:
+def _action(index: str, seq: int, record: Record,
+            techniques: Vocabulary | None) -> dict[str, Any]:
     action: dict[str, Any] = {"_index": index, "_id": doc_id(record.id), "version": seq,
                               "version_type": "external"}
     if record.deleted:
         return {**action, "_op_type": "delete"}
-    return {**action, "_op_type": "index", "_source": document(record, seq)}
+    return {**action, "_op_type": "index", "_source": document(record, seq, techniques)}
 
 
 def _reason(exc: Exception) -> str:

@@ -16,8 +16,9 @@ from typing import Any, Mapping
 
 from mappings.record import iso
 
-from . import FILTER_FIELDS, FacetValue, Hit, Query, QueryError, Result
+from . import FILTER_FIELDS, FacetValue, Hit, ParameterRange, Query, QueryError, Result
 from . import cursor as cursors
+from .docs import value_label
 from .elastic_schema import TEXT_FIELDS
 from .textquery import TooManyTerms, terms
 
@@ -31,6 +32,7 @@ SORTS: dict[str, list[dict[str, Any]]] = {
     "date": [{"sort_key": "asc"}, {"id": "asc"}],
     "-date": [{"sort_key": "desc"}, {"id": "asc"}],
     "title": [{"title_sort": "asc"}, {"id": "asc"}],
+    "-title": [{"title_sort": "desc"}, {"id": "asc"}],
 }
 
 
@@ -101,7 +103,28 @@ def filters(query: Query, now: datetime) -> list[dict[str, Any]]:
         out.append({"exists": {"field": "sort_date"}})
     if dates:
         out.append({"range": {"sort_date": dates}})
+    out += [parameter_clause(p) for p in query.parameters]
     return out
+
+
+def parameter_clause(p: ParameterRange) -> dict[str, Any]:
+    """One parameter range: a parameter inside it, or a `<name>_min`..`<name>_max` pair
+    that overlaps it (both nested: name, unit and value of the same parameter)."""
+    column = "parameters.value" if p.unit is None else "parameters.value_si"
+
+    def having(name: str, bounds: dict[str, float]) -> dict[str, Any]:
+        value = {"range": {column: bounds}} if bounds else {"exists": {"field": column}}
+        must: list[dict[str, Any]] = [{"term": {"parameters.name": name}}, value]
+        if p.unit is not None:
+            must.append({"term": {"parameters.unit_si": p.unit}})
+        return {"nested": {"path": "parameters", "query": {"bool": {"filter": must}}}}
+
+    inside = {op: v for op, v in (("gte", p.low), ("lte", p.high)) if v is not None}
+    start, end = p.span_names
+    span = [having(start, {"lte": p.high} if p.high is not None else {}),
+            having(end, {"gte": p.low} if p.low is not None else {})]
+    return {"bool": {"minimum_should_match": 1, "should": [
+        having(p.name, inside), {"bool": {"filter": span}}]}}
 
 
 def stamps_request(now: datetime, date_from: datetime | None, date_to: datetime | None,
@@ -109,6 +132,17 @@ def stamps_request(now: datetime, date_from: datetime | None, date_to: datetime 
                    filters: Mapping[str, tuple[str, ...]] | None) -> dict[str, Any]:
     """Keyword arguments for `Elasticsearch.search` listing (oai_stamp, id) in that order:
     `search_after` from the previous page's last pair, never an offset."""
+    body: dict[str, Any] = {"query": stamps_query(now, date_from, date_to, filters),
+                            "sort": [{"oai_stamp": "asc"}, {"id": "asc"}], "size": size,
+                            "track_total_hits": False, "_source": False}
+    if after is not None:
+        body["search_after"] = [iso(after[0]), after[1]]
+    return body
+
+
+def stamps_query(now: datetime, date_from: datetime | None, date_to: datetime | None,
+                 filters: Mapping[str, tuple[str, ...]] | None) -> dict[str, Any]:
+    """The query of `stamps_request`, also counted for OAI-PMH's completeListSize."""
     bad = [f for f in filters or {} if f not in FILTER_FIELDS]
     if bad:
         raise QueryError(f"unknown field(s): {', '.join(bad)}", "set")
@@ -117,12 +151,7 @@ def stamps_request(now: datetime, date_from: datetime | None, date_to: datetime 
     bounds = {op: iso(when) for op, when in (("gte", date_from), ("lte", date_to)) if when}
     if bounds:
         clauses.append({"range": {"oai_stamp": bounds}})
-    body: dict[str, Any] = {"query": {"bool": {"filter": clauses}},
-                            "sort": [{"oai_stamp": "asc"}, {"id": "asc"}], "size": size,
-                            "track_total_hits": False, "_source": False}
-    if after is not None:
-        body["search_after"] = [iso(after[0]), after[1]]
-    return body
+    return {"bool": {"filter": clauses}}
 
 
 def stamps_result(response: dict[str, Any]) -> list[tuple[datetime, str]]:
@@ -171,4 +200,5 @@ def facet(name: str, agg: dict[str, Any]) -> list[FacetValue]:
         return [FacetValue(b["key"], b["doc_count"],
                            (b["label"]["buckets"] or [{}])[0].get("key"))
                 for b in agg.get("values", {}).get("buckets", [])]
-    return [FacetValue(b["key"], b["doc_count"]) for b in agg.get("buckets", [])]
+    return [FacetValue(b["key"], b["doc_count"], value_label(name, b["key"]))
+            for b in agg.get("buckets", [])]

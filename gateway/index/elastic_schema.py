@@ -8,22 +8,24 @@ text (keywords, people, ...) is indexed as arrays, so a phrase never spans two v
 a fixed-width ISO string (UTC, seconds, 'Z'), for OAI-PMH's (datestamp, id) keyset order;
 embargoed records are filtered out at query time by `release_date`, so it can be static.
 Filters and facets are keyword fields holding the same values as the embedded index's
-`terms` table (`docs.index_terms`); techniques are also a nested (iri, label) pair so the
-facet can carry labels. Sort keys are keywords: `sort_key` is the ISO sort date ('' when a
-record has none, which sorts first ascending and last descending, as in the embedded index),
-`title_sort` the case-folded title.
+`terms` table (`docs.index_terms`: techniques with their vocabulary ancestors, licence,
+access); techniques are also a nested (iri, label) pair so the facet can carry labels.
+Parameters are nested (name, value, SI value and unit from `docs.numeric`) for ranges.
+Sort keys are keywords: `sort_key` is the ISO sort date ('' when a record has none, which
+sorts first ascending and last descending, as in the embedded index), `title_sort` the
+case-folded title.
 """
 from __future__ import annotations
 
 import hashlib
-import math
 from typing import Any
 
 from mappings.record import Parameter, Record, iso
 
-from .docs import index_terms, oai_stamp, sort_date
+from .docs import Vocabulary, index_terms, numeric, oai_stamp, sort_date
 
-SCHEMA_VERSION = 2  # 2: oai_stamp; placeholders of refused records (doc "rejected", reason)
+SCHEMA_VERSION = 3  # 2: oai_stamp; placeholders of refused records (doc "rejected", reason)
+# 3: licence and access terms, technique ancestors (vocabulary version in _meta)
 META_ID = "fairgate:meta"  # the one meta document: {"doc": "meta", "seq": N}
 MAX_REASON_CHARS = 1000
 MAX_ID_BYTES = 512         # Elasticsearch's limit for _id
@@ -53,6 +55,7 @@ MAPPINGS: dict[str, Any] = {
         "doc": _KEYWORD, "seq": {"type": "long"},
         "id": _KEYWORD, "pid": _KEYWORD, "source": _KEYWORD, "kind": _KEYWORD,
         "facility": _KEYWORD, "instrument": _KEYWORD, "technique": _KEYWORD, "year": _KEYWORD,
+        "licence": _KEYWORD, "access": _KEYWORD,
         "techniques": {"type": "nested", "properties": {"iri": _KEYWORD, "label": _KEYWORD}},
         **{name: _TEXT for name in TEXT_FIELDS},
         "title_sort": _KEYWORD, "sort_key": _KEYWORD,
@@ -66,10 +69,18 @@ MAPPINGS: dict[str, Any] = {
 }
 
 
-def template(name: str) -> dict[str, Any]:
+def mappings(techniques: Vocabulary | None = None) -> dict[str, Any]:
+    """MAPPINGS, with `_meta.fairgate_techniques` naming the vocabulary version whose
+    ancestors the documents carry ('' for none): an index built with another is
+    outdated."""
+    meta = {**MAPPINGS["_meta"], "fairgate_techniques": techniques.version if techniques else ""}
+    return {**MAPPINGS, "_meta": meta}
+
+
+def template(name: str, mappings: dict[str, Any] = MAPPINGS) -> dict[str, Any]:
     """Body of the index template that every versioned index `<name>-v<N>` gets."""
     return {"index_patterns": [f"{name}-v*"], "priority": 200,
-            "template": {"settings": SETTINGS, "mappings": MAPPINGS},
+            "template": {"settings": SETTINGS, "mappings": mappings},
             "_meta": {"fairgate_schema": SCHEMA_VERSION}}
 
 
@@ -80,8 +91,9 @@ def doc_id(record_id: str) -> str:
     return "sha256:" + hashlib.sha256(record_id.encode()).hexdigest()
 
 
-def document(record: Record, seq: int) -> dict[str, Any]:
-    """The indexed form of a live record (`seq`: its store sequence number)."""
+def document(record: Record, seq: int, techniques: Vocabulary | None = None) -> dict[str, Any]:
+    """The indexed form of a live record (`seq`: its store sequence number), its
+    techniques with their ancestors in `techniques`."""
     doc: dict[str, Any] = {"doc": "record", "seq": seq, "id": record.id, "pid": record.pid,
                            "source": record.source, "license": record.license,
                            "content_hash": record.provenance.content_hash,
@@ -89,9 +101,10 @@ def document(record: Record, seq: int) -> dict[str, Any]:
                            "sort_key": sort_date(record), "sort_date": sort_date(record) or None,
                            "release_date": iso(record.dates.release_date),
                            "datestamp": iso(record.datestamp), "oai_stamp": oai_stamp(record)}
-    for field, value, _ in index_terms(record):
+    terms = index_terms(record, techniques)
+    for field, value, _ in terms:
         doc.setdefault(field, []).append(value)
-    doc["techniques"] = [{"iri": v, "label": label} for f, v, label in index_terms(record)
+    doc["techniques"] = [{"iri": v, "label": label} for f, v, label in terms
                          if f == "technique"]
     doc.update(text(record))
     doc["parameters"] = [parameter(p) for p in record.parameters]
@@ -124,53 +137,11 @@ def text(record: Record) -> dict[str, Any]:
 
 
 def parameter(p: Parameter) -> dict[str, Any]:
-    """A parameter as indexed. Non-finite numbers (NaN, ±inf: JSON has no such values, and
-    Elasticsearch refuses the document) are left out, as is an SI value that overflows."""
+    """A parameter as indexed: a number with its SI value (`docs.numeric`: numbers JSON
+    has no form for, which Elasticsearch would refuse, are left out), or text."""
     out: dict[str, Any] = {"name": p.name, "unit": p.unit}
-    if isinstance(p.value, (int, float)) and not isinstance(p.value, bool):
-        try:
-            value = float(p.value)
-        except OverflowError:  # an int too large for a double
-            value = math.nan
-        if math.isfinite(value):
-            out["value"] = value
-            si = to_si(value, p.unit)
-            if si is not None and math.isfinite(si[0]):
-                out["value_si"], out["unit_si"] = si
-    else:
+    if (n := numeric(p)) is not None:
+        out["value"], out["value_si"], out["unit_si"] = n
+    elif isinstance(p.value, bool) or not isinstance(p.value, (int, float)):
         out["text"] = str(p.value)[:MAX_SORT_CHARS]
     return {k: v for k, v in out.items() if v is not None}
-
-
-# unit -> (factor, offset, SI unit): value_si = value * factor + offset
-_UNITS: dict[str, tuple[float, float, str]] = {
-    "K": (1, 0, "K"), "mK": (1e-3, 0, "K"), "degC": (1, 273.15, "K"), "°C": (1, 273.15, "K"),
-    "celsius": (1, 273.15, "K"),
-    "J": (1, 0, "J"), "eV": (1.602176634e-19, 0, "J"), "keV": (1.602176634e-16, 0, "J"),
-    "MeV": (1.602176634e-13, 0, "J"), "meV": (1.602176634e-22, 0, "J"),
-    "m": (1, 0, "m"), "cm": (1e-2, 0, "m"), "mm": (1e-3, 0, "m"), "um": (1e-6, 0, "m"),
-    "µm": (1e-6, 0, "m"), "μm": (1e-6, 0, "m"), "micron": (1e-6, 0, "m"),
-    "nm": (1e-9, 0, "m"), "pm": (1e-12, 0, "m"), "Å": (1e-10, 0, "m"),
-    "angstrom": (1e-10, 0, "m"), "Angstrom": (1e-10, 0, "m"),
-    "s": (1, 0, "s"), "ms": (1e-3, 0, "s"), "us": (1e-6, 0, "s"), "µs": (1e-6, 0, "s"),
-    "ns": (1e-9, 0, "s"), "min": (60, 0, "s"), "h": (3600, 0, "s"),
-    "Pa": (1, 0, "Pa"), "hPa": (1e2, 0, "Pa"), "kPa": (1e3, 0, "Pa"), "MPa": (1e6, 0, "Pa"),
-    "GPa": (1e9, 0, "Pa"), "bar": (1e5, 0, "Pa"), "mbar": (1e2, 0, "Pa"),
-    "T": (1, 0, "T"), "mT": (1e-3, 0, "T"), "G": (1e-4, 0, "T"),
-    "Hz": (1, 0, "Hz"), "kHz": (1e3, 0, "Hz"), "MHz": (1e6, 0, "Hz"), "GHz": (1e9, 0, "Hz"),
-    "W": (1, 0, "W"), "mW": (1e-3, 0, "W"), "A": (1, 0, "A"), "mA": (1e-3, 0, "A"),
-    "V": (1, 0, "V"), "kV": (1e3, 0, "V"),
-    "rad": (1, 0, "rad"), "mrad": (1e-3, 0, "rad"), "deg": (0.017453292519943295, 0, "rad"),
-    "degree": (0.017453292519943295, 0, "rad"), "degrees": (0.017453292519943295, 0, "rad"),
-    "°": (0.017453292519943295, 0, "rad"),
-    "kg": (1, 0, "kg"), "g": (1e-3, 0, "kg"), "mg": (1e-6, 0, "kg"),
-}
-
-
-def to_si(value: float, unit: str | None) -> tuple[float, str] | None:
-    """(value, SI unit) for the units facilities commonly write; None for unknown units.
-    A stand-in until the units vocabulary lands in `mappings` (see docs/decisions/0005)."""
-    if not unit or unit.strip() not in _UNITS:
-        return None
-    factor, offset, si_unit = _UNITS[unit.strip()]
-    return value * factor + offset, si_unit
