@@ -15,12 +15,20 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from mappings.record import Record, from_dict, iso, to_dict, tombstone
+from mappings.access import Visibility, visibility
+from mappings.record import Record, from_dict, iso, parse_iso, to_dict, tombstone
 
 from .sqlite import SQLiteFile
 
+# OAI-PMH's deleted headers (tombstones by deletion time, withdrawn records by withdrawal
+# time) in (datestamp, id) order, without scanning the live records
+OAI_INDEXES = """
+CREATE INDEX IF NOT EXISTS records_tombstones ON records (datestamp, id) WHERE deleted = 1;
+CREATE INDEX IF NOT EXISTS records_withdrawn ON records (withdrawn_at, id)
+    WHERE withdrawn_at IS NOT NULL;
+"""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     id           TEXT PRIMARY KEY,
@@ -32,7 +40,9 @@ CREATE TABLE IF NOT EXISTS records (
     release_date TEXT,
     content_hash TEXT NOT NULL,
     body         TEXT NOT NULL,
-    render_version INTEGER NOT NULL DEFAULT 0
+    render_version INTEGER NOT NULL DEFAULT 0,
+    withdrawn_at TEXT,
+    withdrawn_body TEXT
 );
 CREATE INDEX IF NOT EXISTS records_source ON records (source);
 CREATE INDEX IF NOT EXISTS records_datestamp ON records (datestamp, id);
@@ -54,9 +64,24 @@ CREATE TABLE IF NOT EXISTS runs (
     report      TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_source ON runs (source, id);
-"""
+""" + OAI_INDEXES
 
 _BODY_JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps(ensure_ascii=False), once
+# The record fields `Store.oai_deletions` can match (OAI sets), with their JSON paths
+OAI_FIELDS = {"kind": "$.kind", "facility": "$.facility.name",
+              "instrument": "$.instrument.name"}
+_Withdrawal = tuple[str | None, str | None]  # (withdrawn_at, the last public version's body)
+
+# The deleted headers OAI-PMH announces at `now` (each `?`), with their stamp column: the
+# access policy in SQL. A tombstone whose deletion may be disclosed
+# (`mappings.access.tombstone_disclosable`: not deleted under embargo) or that was withdrawn
+# before (its deletion was announced then); a live record withdrawn while it is embargoed.
+_DELETIONS = (
+    ("datestamp", "deleted = 1 AND datestamp <= ? AND (withdrawn_at IS NOT NULL"
+                  " OR release_date IS NULL OR release_date <= datestamp)"),
+    ("withdrawn_at", "deleted = 0 AND withdrawn_at IS NOT NULL AND withdrawn_at <= ?"
+                     " AND release_date > ?"),
+)
 
 
 @dataclass
@@ -112,12 +137,12 @@ class Store(SQLiteFile):
         conn = super()._connect()
         columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
         if "render_version" not in columns:  # a store written before render versions
-            try:
-                conn.execute("ALTER TABLE records ADD COLUMN"
-                             " render_version INTEGER NOT NULL DEFAULT 0")
-            except sqlite3.OperationalError as exc:  # another process migrated it first
-                if "duplicate column" not in str(exc):
-                    raise
+            _add_column(conn, "render_version INTEGER NOT NULL DEFAULT 0")
+        if "withdrawn_at" not in columns:  # a store written before withdrawal tracking
+            _add_column(conn, "withdrawn_at TEXT")
+            conn.executescript(OAI_INDEXES)
+        if "withdrawn_body" not in columns:  # ... or before the last public version was kept
+            _add_column(conn, "withdrawn_body TEXT")
         return conn
 
     def _tx(self) -> "_Transaction":
@@ -168,6 +193,12 @@ class Store(SQLiteFile):
 
         An upsert whose content hash equals the stored live record's is counted unchanged
         and keeps its datestamp and seq; anything else takes datestamp `now` and a new seq.
+        A version under embargo at `now` that replaces one public at `now` (its release
+        date moved into the future) records `now` as the record's withdrawal moment and
+        keeps the replaced public version: OAI-PMH announces it as deleted from then until
+        the new embargo ends, with the sets of that public version (the embargoed one's
+        must not show). A record deleted while withdrawn keeps both in its tombstone (the
+        public version as a tombstone too: erased), so its announced deletion persists.
         """
         counts = BatchCounts()
         with self._tx() as db:
@@ -179,7 +210,8 @@ class Store(SQLiteFile):
                     if old is None or old[1]:
                         continue  # unknown or already a tombstone
                     seq += 1
-                    self._write(db, tombstone(self._get(db, rid), now), seq)
+                    self._write(db, tombstone(self._get(db, rid), now), seq,
+                                withdrawal=self._withdrawal_kept(db, rid, now))
                     counts.deleted += 1
                 elif old == (record.provenance.content_hash, False):
                     counts.unchanged += 1
@@ -189,7 +221,10 @@ class Store(SQLiteFile):
                     else:
                         counts.changed += 1
                     seq += 1
-                    self._write(db, record, seq, datestamp=now)
+                    withdrawal = (self._withdrawn(db, rid, now)
+                                  if old is not None and not old[1] and _embargoed(record, now)
+                                  else (None, None))
+                    self._write(db, record, seq, datestamp=now, withdrawal=withdrawal)
             db.execute("UPDATE sequence SET value = ?", (seq,))
             self._marks(db, source, batch.marks)
         return counts
@@ -223,29 +258,121 @@ class Store(SQLiteFile):
             db.execute("UPDATE sequence SET value = ?", (seq + len(ids),))
         return len(ids)
 
+    @staticmethod
+    def _withdrawn(db: sqlite3.Connection, rid: str, now: datetime) -> _Withdrawal:
+        """The withdrawal of live record `rid` if an embargoed version replaces it at
+        `now`: (`now`, the stored body) if the stored version is public at `now`, else the
+        withdrawal it already has (an embargoed record that changes stays withdrawn since
+        then, with the same last public version; (None, None) if it never was public)."""
+        release, withdrawn, public, body = db.execute(
+            "SELECT release_date, withdrawn_at, withdrawn_body, body FROM records"
+            " WHERE id = ?", (rid,)).fetchone()
+        stamp = iso(now)
+        return (stamp, body) if release is None or release <= stamp else (withdrawn, public)
+
+    @staticmethod
+    def _withdrawal_kept(db: sqlite3.Connection, rid: str, now: datetime) -> _Withdrawal:
+        """What the tombstone of live record `rid`, deleted at `now`, keeps of its
+        withdrawal: all of it while the record is still embargoed (its last public version
+        erased as a tombstone is); nothing once public again (the tombstone's own body is
+        then that last public version)."""
+        release, withdrawn, public = db.execute(
+            "SELECT release_date, withdrawn_at, withdrawn_body FROM records WHERE id = ?",
+            (rid,)).fetchone()
+        if withdrawn is None or public is None or release is None or release <= iso(now):
+            return None, None
+        erased = to_dict(tombstone(from_dict(json.loads(public)), now))
+        return withdrawn, _BODY_JSON.encode(erased)
+
+    def withdrawn_at(self, record_id: str) -> datetime | None:
+        """When live record `record_id` went back under embargo (None: never, or it has
+        been public since). Only meaningful while it is embargoed."""
+        row = self.db.execute("SELECT withdrawn_at FROM records WHERE id = ? AND deleted = 0",
+                              (record_id,)).fetchone()
+        return parse_iso(row[0]) if row else None
+
+    def oai_deletions(self, now: datetime, *, after: tuple[datetime, str] | None = None,
+                      date_from: datetime | None = None, date_to: datetime | None = None,
+                      match: Mapping[str, str] | None = None,
+                      limit: int = 100) -> list[tuple[datetime, str, Record]]:
+        """OAI-PMH deleted headers at `now`, ascending by (stamp, id), at most `limit`:
+        announced tombstones stamped with their deletion time and withdrawn live records
+        stamped with their withdrawal time (`_DELETIONS`), `date_from`/`date_to` inclusive,
+        strictly after `after`, whose fields equal those of `match` (`OAI_FIELDS`). Each
+        comes with the record its header shows (and `match` is matched against): the last
+        public version (as a tombstone if deleted)."""
+        sql, args = self._deletions(now, date_from, date_to, after, match)
+        rows = self.db.execute(
+            f"SELECT stamp, id, coalesce(withdrawn_body, body) FROM ({sql})"
+            " ORDER BY stamp, id LIMIT ?", [*args, limit]).fetchall()
+        return [(parse_iso(stamp), rid, from_dict(json.loads(body))) for stamp, rid, body in rows]
+
+    def count_oai_deletions(self, now: datetime, *, date_from: datetime | None = None,
+                            date_to: datetime | None = None,
+                            match: Mapping[str, str] | None = None) -> int:
+        """How many items `oai_deletions` lists with these bounds in all."""
+        sql, args = self._deletions(now, date_from, date_to, None, match)
+        return self.db.execute(f"SELECT count(*) FROM ({sql})", args).fetchone()[0]
+
+    def oai_deletion(self, record_id: str, now: datetime) -> tuple[datetime, Record] | None:
+        """The deleted header of `record_id` at `now` as `oai_deletions` lists it (stamp,
+        record the header shows), or None if it has none."""
+        sql, args = self._deletions(now, None, None, None, {})
+        row = self.db.execute(f"SELECT stamp, coalesce(withdrawn_body, body) FROM ({sql})"
+                              " WHERE id = ?", [*args, record_id]).fetchone()
+        return (parse_iso(row[0]), from_dict(json.loads(row[1]))) if row else None
+
+    @staticmethod
+    def _deletions(now: datetime, date_from: datetime | None, date_to: datetime | None,
+                   after: tuple[datetime, str] | None, match: Mapping[str, str] | None,
+                   ) -> tuple[str, list[Any]]:
+        """The SQL of the deleted headers at `now` (columns stamp, id, body,
+        withdrawn_body) with its arguments."""
+        parts, args = [], []
+        for stamp, where in _DELETIONS:
+            sql = (f"SELECT {stamp} AS stamp, id, body, withdrawn_body FROM records"
+                   f" WHERE {where}")
+            args += [iso(now)] * where.count("?")
+            if date_from is not None:
+                sql, args = sql + f" AND {stamp} >= ?", [*args, iso(date_from)]
+            if date_to is not None:
+                sql, args = sql + f" AND {stamp} <= ?", [*args, iso(date_to)]
+            if after is not None:
+                sql, args = sql + f" AND ({stamp}, id) > (?, ?)", [*args, iso(after[0]), after[1]]
+            for name, value in (match or {}).items():  # of the version the header shows
+                path = OAI_FIELDS[name]
+                sql = sql + f" AND json_extract(coalesce(withdrawn_body, body), '{path}') = ?"
+                args.append(value)
+            parts.append(sql)
+        return " UNION ALL ".join(parts), args
+
     def _get(self, db: sqlite3.Connection, rid: str) -> Record:
         return from_dict(json.loads(db.execute(
             "SELECT body FROM records WHERE id = ?", (rid,)).fetchone()[0]))
 
     def _write(self, db: sqlite3.Connection, record: Record, seq: int,
-               datestamp: datetime | None = None) -> None:
+               datestamp: datetime | None = None,
+               withdrawal: _Withdrawal = (None, None)) -> None:
         """Insert or replace `record` with sequence number `seq`; `datestamp`, when given,
         is written as the record's (the body is `to_dict` of the record with that datestamp,
-        built once: no copy of the record)."""
+        built once: no copy of the record). `withdrawal`: (withdrawn_at, withdrawn_body),
+        see `apply_batch`."""
         body = to_dict(record)
         if datestamp is not None:
             body["datestamp"] = iso(datestamp)
         db.execute(
             "INSERT INTO records (id, source, kind, seq, datestamp, deleted, release_date,"
-            " content_hash, body, render_version) VALUES (?,?,?,?,?,?,?,?,?,?)"
+            " content_hash, body, render_version, withdrawn_at, withdrawn_body)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT(id) DO UPDATE SET seq=excluded.seq, datestamp=excluded.datestamp,"
             " deleted=excluded.deleted, release_date=excluded.release_date,"
             " content_hash=excluded.content_hash, body=excluded.body, kind=excluded.kind,"
-            " render_version=excluded.render_version",
+            " render_version=excluded.render_version, withdrawn_at=excluded.withdrawn_at,"
+            " withdrawn_body=excluded.withdrawn_body",
             (record.id, record.source, record.kind, seq, body["datestamp"],
              int(record.deleted), body["dates"]["release_date"],
              record.provenance.content_hash or "", _BODY_JSON.encode(body),
-             self.render_version))
+             self.render_version, *withdrawal))
 
     # -- checkpoints ---------------------------------------------------------------------
     def checkpoint(self, source: str) -> dict[str, Any]:
@@ -311,6 +438,19 @@ class _Transaction:
 
     def __exit__(self, exc_type: Any, *_: Any) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _add_column(conn: sqlite3.Connection, definition: str) -> None:
+    """Migrate a store written by an older version: add a column to `records`."""
+    try:
+        conn.execute(f"ALTER TABLE records ADD COLUMN {definition}")
+    except sqlite3.OperationalError as exc:  # another process migrated it first
+        if "duplicate column" not in str(exc):
+            raise
+
+
+def _embargoed(record: Record, now: datetime) -> bool:
+    return visibility(record, now) is Visibility.EMBARGOED
 
 
 def _alive(pid: int | None) -> bool:

@@ -25,6 +25,24 @@ def clean(text: object) -> str:
     return _NOT_XML.sub("", value)
 
 
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+                       "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"})
+
+
+def xml_text(value: str) -> str:
+    """`value` as character data of XML written as text (not through lxml): cleaned of
+    what XML 1.0 cannot hold, then escaped."""
+    return clean(value).translate(_TEXT)
+
+
+def xml_attr(value: str) -> str:
+    """`value` as a double-quoted attribute value of XML written as text: cleaned, then
+    escaped (tab, newline and carriage return as references, so they survive
+    attribute-value normalisation)."""
+    return clean(value).translate(_ATTR)
+
+
 def sub(parent: etree._Element, tag: str, text: str | None = None,
         attrib: dict[str, str] | None = None) -> etree._Element:
     """Append a child element; `text` and attribute values must already be clean."""

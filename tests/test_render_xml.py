@@ -9,28 +9,22 @@ Regenerate them with `FAIRGATE_REGEN_GOLDEN=1 python -m pytest tests/test_render
 from __future__ import annotations
 
 import os
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
-# libxml2 reads XML_CATALOG_FILES once, when it first needs a catalog: set it before any
-# schema is compiled. oai-catalog.xml falls through to catalog.xml, so either is fine if
-# another module set it first.
-XSD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xsd"
-os.environ.setdefault("XML_CATALOG_FILES", str(XSD / "catalog.xml"))
+import pytest
 
-import functools  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from datetime import timedelta  # noqa: E402
+from .xsd import schema  # first: it points libxml2 at the XSD bundle's catalog
 
-import pytest  # noqa: E402
-from lxml import etree  # noqa: E402
+from lxml import etree
 
-from mappings import datacite, dublincore, openaire, rights  # noqa: E402
-from mappings.record import (Funding, Identifier, Instrument, Parameter, Person,  # noqa: E402
-                             Related, Sample)
-from mappings.render import Context  # noqa: E402
-from mappings.validation import EMAIL_RE, ORCID_RE, ROR_RE  # noqa: E402
+from mappings import datacite, dublincore, openaire, rights
+from mappings.record import Funding, Identifier, Instrument, Parameter, Person, Related, Sample
+from mappings.render import Context
+from mappings.validation import EMAIL_RE, ORCID_RE, ROR_RE
 
-from .render_fixtures import CONTEXT, FIXTURES, NOW  # noqa: E402
+from .render_fixtures import CONTEXT, FIXTURES, NOW
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 GOLDEN_FIXTURES = ("maximal", "embargoed", "non-ascii", "minimal-dataset", "document-funded")
@@ -59,11 +53,6 @@ ENVELOPE = (
     "https://fairgate.example.org/oai</request><GetRecord><record><header>"
     "<identifier>oai:fairgate:x</identifier><datestamp>2026-11-23T12:00:00Z</datestamp>"
     "</header><metadata>{}</metadata></record></GetRecord></OAI-PMH>")
-
-
-@functools.cache
-def schema(name: str) -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(XSD / name)))
 
 
 def assert_valid(xsd: etree.XMLSchema, doc: etree._Element, what: object) -> None:
