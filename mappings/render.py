@@ -16,6 +16,12 @@ from urllib.parse import quote
 from .record import Record
 
 
+def landing_path(kind: str, record_id: str) -> str:
+    """The path of a record's landing page below the base URL (`/datasets/<id>`): the one
+    place it is spelled, for renderings and for pages that know only the id (sitemap)."""
+    return f"/{kind}s/{quote(record_id, safe=':~')}"
+
+
 @dataclass(frozen=True)
 class Context:
     """What a rendering may depend on besides the record."""
@@ -31,7 +37,7 @@ class Context:
 
     def landing_url(self, record: Record) -> str:
         """The record's HTML landing page: /datasets/<id> or /documents/<id>."""
-        return f"{self.base_url}/{record.kind}s/{quote(record.id, safe=':~')}"
+        return self.base_url + landing_path(record.kind, record.id)
 
     def metadata_url(self, record: Record, format_name: str) -> str:
         """The record rendered in one format (content negotiation's explicit form)."""
