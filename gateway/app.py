@@ -9,7 +9,11 @@ from flask import Flask
 from . import errors
 from .api import bp as api_bp
 from .config import Config, load_config
-from .context import Gateway
+from .context import EXTENSION, Gateway
+from .federation import bp as federation_bp
+from .oai import bp as oai_bp
+from .panosc.views import bp as panosc_bp
+from .pages import BLUEPRINTS as page_blueprints
 
 
 def create_app(config: Config | dict[str, Any] | None = None, *,
@@ -21,7 +25,12 @@ def create_app(config: Config | dict[str, Any] | None = None, *,
     app = Flask(__name__)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
-    app.extensions["fairgate"] = Gateway.open(config, clock)
+    app.extensions[EXTENSION] = Gateway.open(config, clock)
     errors.init_app(app)
     app.register_blueprint(api_bp)
+    app.register_blueprint(oai_bp)
+    app.register_blueprint(panosc_bp)
+    app.register_blueprint(federation_bp)
+    for blueprint in page_blueprints:
+        app.register_blueprint(blueprint)
     return app

@@ -7,8 +7,9 @@ import sys
 from dataclasses import replace
 from typing import Sequence
 
+from . import panosc
 from .config import Config, ConfigError, load_config
-from .context import Gateway, describe_index
+from .context import Gateway, current_gateway, describe_index
 from .harvest import Runner, summary_line
 from .index import (IncompatibleServer, IndexAhead, IndexOutdated, IndexUnavailable, catch_up,
                     rebuild)
@@ -94,6 +95,7 @@ def cmd_harvest(config: Config, args: argparse.Namespace) -> int:
     runner = Runner(gw.store, gw.index, batch_size=args.batch_size or config.batch_size,
                     clock=gw.clock, progress=None if args.json else Progress())
     reports = [runner.run(build_harvester(n, config.sources[n], gw.clock)) for n in names]
+    panosc.sync(gw)  # the PaNOSC API's projection, so its first request does not wait
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], indent=2))
     for r in reports:
@@ -113,7 +115,8 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     config = replace(config, host=args.host or config.host, port=args.port or config.port)
     host, port = config.host, config.port
     app = create_app(config)
-    gw: Gateway = app.extensions["fairgate"]
+    gw = current_gateway(app)
+    panosc.sync(gw)
     try:
         catch_up(gw.store, gw.index)
     except (IndexAhead, IndexOutdated) as exc:

@@ -1,4 +1,5 @@
-"""Index backends for the tests: every surface runs on each backend in BACKENDS.
+"""Fixtures every test module may use: the index backends (every surface runs on each
+backend in BACKENDS) and the app's clock.
 
 Elasticsearch tests talk over real HTTP to the server named by FAIRGATE_TEST_ES_URL (the
 test command starts a noida-db stand-in and sets it: `python -m tests.es_server python -m
@@ -16,6 +17,7 @@ import pytest
 import requests
 
 from .es_server import URL_VARIABLE
+from .factories import NOW
 
 BACKENDS = ["embedded", "elasticsearch"]
 
@@ -78,3 +80,10 @@ def backend_config(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     leftover = ElasticIndex(url, name)
     leftover.drop()
     leftover.close()
+
+
+@pytest.fixture
+def clock() -> list:
+    """The app's clock: a one-item list holding NOW that a test may move
+    (`create_app(..., clock=lambda: clock[0])`)."""
+    return [NOW]
