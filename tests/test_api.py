@@ -9,16 +9,13 @@ from datetime import timedelta
 
 import pytest
 
-from gateway.app import create_app
-from gateway.config import Config
-from gateway.index import catch_up
+from gateway.index import Query, catch_up
 from gateway.store import Batch
-
 from mappings.record import with_hash
 
+from .apps import app_over
 from .factories import NOW, corpus, make_record
 from .oracle import brute_facets, brute_search
-from gateway.index import Query
 
 
 @pytest.fixture
@@ -29,13 +26,8 @@ def records():
 @pytest.fixture
 def app(tmp_path, records, clock, backend_config):
     """The app on one index backend (every test here runs on each; see conftest.py)."""
-    app = create_app(Config(data_dir=tmp_path, base_url="https://data.example.org/gw",
-                            **backend_config), clock=lambda: clock[0])
-    gw = app.extensions["fairgate"]
-    gw.store.apply_batch("test", Batch(upserts=records), NOW - timedelta(days=1))
-    catch_up(gw.store, gw.index)
-    yield app
-    gw.close()
+    with app_over(tmp_path, records, clock, **backend_config) as app:
+        yield app
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 from mappings import schemaorg
 
 from .conftest import in_ci
-from .pages_support import build_app, live
+from .apps import build_app, live
 from .render_fixtures import FIXTURES, NOW
 
 ARGS = ["--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",

@@ -14,7 +14,7 @@ from mappings.formats import FORMATS
 from mappings.record import Dates
 
 from .factories import make_record
-from .pages_support import app_over
+from .apps import app_over
 from .render_fixtures import FIXTURES, FUTURE_RELEASE, NOW
 
 BASE = "https://data.example.org/gw"

@@ -4,8 +4,6 @@ its bodies (responses validated against the documented schemas with jsonschema),
 browsable at /api/docs without anything fetched from elsewhere."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import jsonschema
 import pytest
 from lxml import html
@@ -13,9 +11,9 @@ from openapi_spec_validator import validate
 
 from gateway.app import create_app
 from gateway.config import Config
-from gateway.index import catch_up
 from gateway.store import Batch
 
+from .apps import app_over
 from .factories import NOW, PANET, make_record
 from .search_corpus import varied_corpus
 
@@ -23,14 +21,9 @@ BASE = "https://data.example.org/gw"
 
 
 @pytest.fixture
-def app(tmp_path, backend_config):
-    app = create_app(Config(data_dir=tmp_path, base_url=BASE, **backend_config),
-                     clock=lambda: NOW)
-    gw = app.extensions["fairgate"]
-    gw.store.apply_batch("test", Batch(upserts=varied_corpus(40)), NOW - timedelta(days=1))
-    catch_up(gw.store, gw.index)
-    yield app
-    gw.close()
+def app(tmp_path, clock, backend_config):
+    with app_over(tmp_path, varied_corpus(40), clock, base_url=BASE, **backend_config) as app:
+        yield app
 
 
 @pytest.fixture

@@ -20,21 +20,22 @@ from mappings.record import (Affiliation, Facility, Files, Instrument, Person, R
                              Technique)
 
 from .factories import make_record
-from .pages_support import app_over
+from .apps import app_over
 from .render_fixtures import CONTEXT, FIXTURES, FUTURE_RELEASE, NOW, public_fixtures
-from .test_render_schemaorg import DATA, Vocabulary, problems, to_graph
+from .test_render_schemaorg import (Vocabulary, google_required_shape, problems,
+                                    schemaorg_vocabulary, to_graph)
 
 BASE = "https://data.example.org/gw"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def vocab() -> Vocabulary:
-    return Vocabulary(DATA / "schemaorg" / "schemaorg-current-https.jsonld")
+    return schemaorg_vocabulary()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def google_required() -> rdflib.Graph:
-    return rdflib.Graph().parse(DATA / "shacl" / "soso" / "googleRequired.ttl")
+    return google_required_shape()
 
 
 DOC = make_record(100, kind="document", title="Proposal MA-9 session",

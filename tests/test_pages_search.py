@@ -9,7 +9,7 @@ import pytest
 from lxml import html as lxml_html
 
 from .factories import NOW, corpus
-from .pages_support import app_over
+from .apps import app_over
 
 BASE = "https://data.example.org/gw"
 RECORDS = corpus(60)

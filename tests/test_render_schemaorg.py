@@ -83,14 +83,25 @@ class Vocabulary:
         return id(self)
 
 
-@pytest.fixture(scope="module")
-def vocab() -> Vocabulary:
+@cache
+def schemaorg_vocabulary() -> Vocabulary:
+    """The judge's vocabulary (schema.org v30), read once per test session."""
     return Vocabulary(DATA / "schemaorg" / "schemaorg-current-https.jsonld")
 
 
-@pytest.fixture(scope="module")
-def google_required() -> rdflib.Graph:
+@cache
+def google_required_shape() -> rdflib.Graph:
     return rdflib.Graph().parse(DATA / "shacl" / "soso" / "googleRequired.ttl")
+
+
+@pytest.fixture
+def vocab() -> Vocabulary:
+    return schemaorg_vocabulary()
+
+
+@pytest.fixture
+def google_required() -> rdflib.Graph:
+    return google_required_shape()
 
 
 def local_loader(url: str, options: dict | None = None) -> dict:

@@ -17,7 +17,7 @@ from gateway.pages.signposting import MAX_HEADER_AUTHORS
 from mappings.formats import FORMATS
 from mappings.record import Person
 
-from .pages_support import build_app, live
+from .apps import build_app, live
 from .render_fixtures import FIXTURES, NOW
 
 MAXIMAL = FIXTURES["maximal"]

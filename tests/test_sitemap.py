@@ -16,7 +16,7 @@ from mappings.record import iso
 from mappings.render import landing_path
 
 from .factories import corpus, make_record
-from .pages_support import app_over
+from .apps import app_over
 from .render_fixtures import NOW
 
 BASE = "https://data.example.org/gw"

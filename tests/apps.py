@@ -1,6 +1,6 @@
-"""Shared by the page tests: an app over real SQLite files with records loaded, and the
-same app served over real HTTP on 127.0.0.1 (werkzeug, a free port) for independent
-clients (signposting, requests, Chromium)."""
+"""Apps for the tests: an app over real SQLite files with records loaded (store and
+index), and the same app served over real HTTP on 127.0.0.1 (werkzeug, a free port) for
+independent clients (signposting, OAI-PMH harvesters, requests, Chromium)."""
 from __future__ import annotations
 
 import threading
