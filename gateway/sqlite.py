@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 
@@ -31,12 +32,38 @@ class SQLiteFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
+        self._wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoint; safe under WAL
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?",
                             (self.MARKER,)).fetchone():
-            conn.executescript(self.SCHEMA)
+            self._create_schema(conn)
         return conn
+
+    @staticmethod
+    def _wal(conn: sqlite3.Connection, wait: float = 30.0) -> None:
+        """Switch to WAL mode (kept in the file). On a fresh file another connection may be
+        switching it or creating the schema, and SQLite answers "database is locked" at
+        once, without its busy timeout: so wait here, as long as the connect timeout."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        """The whole schema in one write transaction: another connection sees all of it or
+        none (it waits on the write lock, then finds every table already there), never the
+        MARKER table without the ones created after it."""
+        try:
+            conn.executescript(f"BEGIN IMMEDIATE;\n{self.SCHEMA}\nCOMMIT;")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         """Close this thread's connection (the next use opens a new one)."""

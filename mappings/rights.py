@@ -152,8 +152,8 @@ def normalise_doi(value: str | None) -> str | None:
         return None
     text = value.strip()
     for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/",
-                   "http://dx.doi.org/", "doi:", "DOI:"):
-        if text.startswith(prefix):
+                   "http://dx.doi.org/", "doi:"):
+        if text[:len(prefix)].lower() == prefix:  # resolver URLs and `doi:` in any case
             text = text[len(prefix):]
             break
     return text if DOI_RE.match(text) else None

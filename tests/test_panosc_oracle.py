@@ -699,4 +699,4 @@ def test_query_matches_words_and_scores(gw):
         assert {d["pid"] for d in got} == expected, q
         scores = [d["score"] for d in got]
         assert scores == sorted(scores, reverse=True)
-        assert all(0 < s <= 1 for s in scores) and (not scores or scores[0] == 1)
+        assert all(0 < s < 1 for s in scores) and (not scores or scores[0] == 0.99)

@@ -102,7 +102,7 @@ def test_entry_points(gw):
     assert panosc.count(gw, "Datasets", {"where": {"title": {"like": "%1"}}}) == 1
     assert panosc.count(gw, "datasets", {"title": {"like": "%1"}}) == 1
     found = panosc.find(gw, "Documents", {"query": "proposal"}, query="ignored here")
-    assert [d["title"] for d in found] == ["PaNOSC Test Proposal"] and found[0]["score"] == 1
+    assert [d["title"] for d in found] == ["PaNOSC Test Proposal"] and found[0]["score"] == 0.99
     assert [d["title"] for d in panosc.find(gw, "Documents", {}, query="publication")] == [
         "PaNOSC Test Publication"]
     files = panosc.files(gw, "20.500.12269/panosc-dataset3", {"where": {"text": "file3"}})
@@ -114,4 +114,4 @@ def test_entry_points(gw):
     one = panosc.find_by_id(gw, "Documents", "10.5072/PANOSC-DOCUMENT2", {
         "include": [{"relation": "datasets", "scope": {"where": {"title": "none"}}}],
         "fields": ["pid", "datasets"]})
-    assert one == {"pid": "10.5072/panosc-document2", "datasets": [], "score": 1.0}
+    assert one == {"pid": "10.5072/panosc-document2", "datasets": [], "score": 0.5}

@@ -3,7 +3,7 @@
 Entry points, also used by the federation as its local provider: `find`, `count`,
 `find_by_id`, `files` and `parse_filter` (raises `FilterError`). `model` is "Datasets",
 "Documents" or "Instruments"; filters are parsed LoopBack filter objects; every result
-carries a `score` in (0, 1].
+carries a `score` strictly inside (0, 1).
 """
 from __future__ import annotations
 

@@ -1,29 +1,31 @@
 """find / count / find_by_id / files over the projection: the planner narrows (and, when
 its translation is exact, orders and pages in SQL), `match.select` decides and embeds.
 
-Scores: without `query` every result scores 1. With `query`, results are the items whose
-text holds at least one of the query's words (title, description, keywords, techniques,
-samples, instrument, facility, people and parameter names; accents and case ignored), and
-the score is the FTS5 BM25 relevance divided by the best one among all results of the
-filter: in (0, 1], 1 for the best. Instruments score by the share of query words their
-name and facility hold.
+Scores are strictly inside (0, 1), what a facility must return to be federated by the
+PaNOSC federated search (it drops scores of 1 and more). Without `query` every result
+scores NEUTRAL_SCORE. With `query`, results are the items whose text holds at least one of
+the query's words (title, description, keywords, techniques, samples, instrument,
+facility, people and parameter names; accents and case ignored), and the score is 0.99 x
+the FTS5 BM25 relevance divided by the best one among all results of the filter (0.99 for
+the best). BM25's statistics cover public records only (see projection.py). Instruments
+score 0.99 x the share of query words their name and facility hold.
 """
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from typing import Any
 
-from .filters import Filter, FilterError, Include, compile_filter, parse_date
+from .filters import Filter, FilterError, Include, check_text, compile_filter, words
 from .match import Vocabulary, select
-from .models import COLLECTIONS, MODELS
+from .models import COLLECTIONS
+from .ordering import sort_key
 from .plan import order_sql, plan
 from .projection import Projection, fold, instant
 
 VISIBLE = "(items.release IS NULL OR items.release <= ?)"
-MAX_QUERY_WORDS = 32
-_WORD = re.compile(r"[^\W_]+")
+NEUTRAL_SCORE = 0.5   # without `query`: no item is more relevant than another
+TOP_SCORE = 0.99      # the best `query` hit; the federator wants scores below 1
+MIN_SCORE = 1e-6      # the floor: a hit never scores 0
 
 
 class NotFound(LookupError):
@@ -44,7 +46,7 @@ def model_name(collection: str) -> str:
 def sync(gw: Any) -> int:
     """Bring the gateway's projection up to its record store; returns the changes applied.
     A harvest and `serve` call it too, so a request seldom has changes to apply."""
-    return gw.panosc.sync(gw.store, gw.render_context)
+    return gw.panosc.sync(gw.store, gw.render_context, now=instant(gw.clock()))
 
 
 def projection(gw: Any) -> Projection:
@@ -53,18 +55,9 @@ def projection(gw: Any) -> Projection:
     return gw.panosc
 
 
-def words(text: str) -> list[str]:
-    """The query's words, case and accents folded (as FTS5's unicode61 tokenizer sees them)."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text.casefold())
-                    if not unicodedata.combining(c))
-    return _WORD.findall(plain)
-
-
 def _fts(query: str) -> str | None:
-    found = list(dict.fromkeys(words(query)))
-    if len(found) > MAX_QUERY_WORDS:
-        raise FilterError(f"filter.query: at most {MAX_QUERY_WORDS} words")
-    return " OR ".join(f'"{w}"' for w in found) or None
+    """The query's words OR-ed as an FTS5 MATCH (each quoted: no FTS5 syntax gets in)."""
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words(query))) or None
 
 
 # --- the entry points ---------------------------------------------------------------------
@@ -106,6 +99,7 @@ def find_by_id(gw: Any, model: str, pid: str, raw: dict[str, Any] | None = None,
         raise FilterError(f"filter: only include and fields apply to one item "
                           f"(not {', '.join(sorted(extra))})")
     f = compile_filter(model_name(model), raw)
+    check_text(pid, "pid")
     proj = projection(gw)
     now = instant(gw.clock())
     if f.model == "Instrument":
@@ -118,13 +112,14 @@ def find_by_id(gw: Any, model: str, pid: str, raw: dict[str, Any] | None = None,
     if not found:
         return None
     out = select(f.model, found[0], None, f.include, gw.techniques, semijoin=False)
-    return None if out is None else _finish(f, out, 1.0)
+    return None if out is None else _finish(f, out, NEUTRAL_SCORE)
 
 
 def files(gw: Any, pid: str, raw: dict[str, Any] | None = None, *,
           count_only: bool = False) -> list[dict[str, Any]] | int:
     """The files of the public dataset `pid` matching the filter (for `count_only`, a
     where); NotFound if there is no such dataset."""
+    check_text(pid, "pid")
     proj = projection(gw)
     now = instant(gw.clock())
     rows = proj.rows("SELECT items.body FROM items WHERE items.model = 'Dataset' AND "
@@ -181,7 +176,7 @@ def _items(proj: Projection, f: Filter, now: str | None, vocab: Vocabulary, *,
             obj = select(f.model, _full(proj, f, item, bodies[item], now), f.where, f.include,
                          vocab)
             if obj is not None:
-                out.append(_finish(f, obj, s / best if match else 1.0))
+                out.append(_finish(f, obj, scaled(s, best) if match else NEUTRAL_SCORE))
         return out
     base = (f"SELECT items.id, items.rid, items.pid_key, items.body, {score} FROM items {join} "
             f"WHERE {where}")
@@ -195,9 +190,9 @@ def _items(proj: Projection, f: Filter, now: str | None, vocab: Vocabulary, *,
     if not paged:
         return [k[0] for k in kept]
     best = max(scores.values(), default=1.0)
-    scores = {k: s / best for k, s in scores.items()}
+    scores = {k: scaled(s, best) for k, s in scores.items()}
     ranked = _sorted(f, kept, scores=scores if match else None)
-    return [_finish(f, o, scores[id(o)] if match else 1.0)
+    return [_finish(f, o, scores[id(o)] if match else NEUTRAL_SCORE)
             for o, _, _ in ranked[f.skip:f.skip + f.limit]]
 
 
@@ -266,31 +261,18 @@ def _instruments(proj: Projection, f: Filter, now: str | None, vocab: Vocabulary
             share = sum(w in have for w in wanted) / len(wanted)
             if share == 0:
                 continue
-            out["score"] = share
+            out["score"] = scaled(share, 1.0)
         kept.append(out)
     if not paged:
         return kept
     scores = {id(o): o.pop("score") for o in kept if "score" in o}
     ranked = _sorted(f, [(o, "", fold(o["pid"])) for o in kept],
                      scores=scores if wanted else None)
-    return [_finish(f, o, scores.get(id(o), 1.0)) for o, _, _ in ranked[f.skip:f.skip + f.limit]]
+    return [_finish(f, o, scores.get(id(o), NEUTRAL_SCORE))
+            for o, _, _ in ranked[f.skip:f.skip + f.limit]]
 
 
 # --- ordering and output ------------------------------------------------------------------
-
-def _sort_value(model: str, name: str, value: Any) -> Any:
-    if value is None:
-        return (0,)
-    if name in MODELS[model].dates:
-        return (1, instant(parse_date(value)) or "")
-    if isinstance(value, bool):
-        return (1, int(value))
-    if isinstance(value, (int, float)):
-        return (1, float(value))
-    if isinstance(value, list):
-        return (1, json.dumps(value))
-    return (1, fold(value))
-
 
 def _sorted(f: Filter, items: list[tuple[dict[str, Any], str, str]], *,
             scores: dict[int, float] | None = None) -> list[tuple[dict[str, Any], str, str]]:
@@ -298,10 +280,15 @@ def _sorted(f: Filter, items: list[tuple[dict[str, Any], str, str]], *,
     then pid and record id; with scores, by score first."""
     out = sorted(items, key=lambda t: (t[2] or fold(t[0].get("pid", "")), t[1]))
     for name, desc in reversed(f.order):
-        out.sort(key=lambda t: _sort_value(f.model, name, t[0].get(name)), reverse=desc)
+        out.sort(key=lambda t: sort_key(t[0].get(name)), reverse=desc)
     if scores is not None:
         out.sort(key=lambda t: scores[id(t[0])], reverse=True)
     return out
+
+
+def scaled(s: float, best: float) -> float:
+    """A relevance `s` relative to the best one, strictly inside (0, 1)."""
+    return min(TOP_SCORE, max(MIN_SCORE, TOP_SCORE * (s / best))) if best > 0 else MIN_SCORE
 
 
 def _finish(f: Filter, obj: dict[str, Any], score: float) -> dict[str, Any]:

@@ -4,18 +4,25 @@ evaluator and the SQL planner walk. Anything malformed raises `FilterError` with
 that names the place (`include[0].scope.where.value`) and the problem.
 
 Operands are normalised here, once: numbers given as strings become floats for number
-fields, date operands become aware datetimes, `regexp` operands compiled patterns, `like`
-patterns regular expressions.
+fields, date operands become aware datetimes, `regexp` operands compiled patterns (refused
+when they could backtrack catastrophically), `like` patterns `LikePattern`s.
 """
 from __future__ import annotations
 
 import json
+import math
 import re
+import unicodedata
+from re import _constants as _sre  # the parse tree's opcodes
+from re import _parser as _sre_parser  # to refuse slow patterns before running them
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Union
 
+from mappings.record import parse_iso
 from mappings.units import number
+
+from ..index.textquery import MAX_TERMS
 
 from .models import MODELS, Model
 
@@ -27,6 +34,9 @@ MAX_LIMIT = 1000
 MAX_FILTER_CHARS = 20_000
 MAX_DEPTH = 12
 MAX_REGEXP_CHARS = 200  # bounds the cost of a pattern run over every candidate
+MAX_SKIP = 2**63 - 1    # SQLite's largest integer (OFFSET); any larger skip is a 400
+MAX_QUERY_WORDS = MAX_TERMS  # the native API's limit: more is a 400, not minutes of CPU
+_WORD = re.compile(r"[^\W_]+")
 TOP_KEYS = ("where", "include", "limit", "skip", "offset", "order", "query", "fields")
 Scalar = Union[str, float, int, bool, None]
 
@@ -102,6 +112,8 @@ def parse_filter(text: str | None) -> dict[str, Any]:
         value = json.loads(text)
     except ValueError as exc:
         raise FilterError(f"filter: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise FilterError("filter: JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise FilterError(f"filter: a JSON object expected, got {type(value).__name__}")
     return value
@@ -116,17 +128,57 @@ def compile_filter(model: str, raw: dict[str, Any], *, query: str | None = None)
     if unknown:
         raise FilterError(f"filter: unknown key(s) {', '.join(map(repr, unknown))} "
                           f"(allowed: {', '.join(TOP_KEYS)})")
+    _check_unicode(raw, "filter")
     m = MODELS[model]
     q = raw.get("query", query)
     if q is not None and not isinstance(q, str):
         raise FilterError("filter.query: a string expected")
+    if q is not None:
+        _check_unicode(q, "filter.query")
+        if len(set(words(q))) > MAX_QUERY_WORDS:
+            raise FilterError(f"filter.query: at most {MAX_QUERY_WORDS} words")
     return Filter(
         model=model, where=compile_where(m, raw.get("where"), "where"),
         include=_includes(m, raw.get("include"), "include", 0),
         limit=_count(raw.get("limit"), "limit", DEFAULT_LIMIT, MAX_LIMIT),
-        skip=_count(raw.get("skip", raw.get("offset")), "skip", 0, None),
+        skip=_count(raw.get("skip", raw.get("offset")), "skip", 0, MAX_SKIP),
         order=_order(m, raw.get("order")), query=(q or "").strip(),
         fields=_fields(m, raw.get("fields")))
+
+
+def words(text: str) -> list[str]:
+    """The query's words, case and accents folded, as FTS5's unicode61 tokenizer (with
+    remove_diacritics) splits them: letters and digits, `_` a separator. (The native
+    API's `gateway.index.textquery` keeps `_` and reads phrases and prefixes; a PaNOSC
+    `query` is a bag of OR-ed words.)"""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text.casefold())
+                    if not unicodedata.combining(c))
+    return _WORD.findall(plain)
+
+
+def _check_unicode(value: Any, path: str) -> None:
+    """FilterError naming the first string (key or value) holding a lone surrogate such
+    as JSON's `"\\ud800"`: not text, and no database or encoder accepts it."""
+    stack = [(path, value)]
+    while stack:
+        at, v = stack.pop()
+        if isinstance(v, dict):
+            for k, x in v.items():
+                check_text(k, f"{at}.{k!r}")
+                stack.append((f"{at}.{k}", x))
+        elif isinstance(v, list):
+            stack.extend((f"{at}[{i}]", x) for i, x in enumerate(v))
+        elif isinstance(v, str):
+            check_text(v, at)
+
+
+def check_text(text: str, path: str) -> None:
+    """FilterError if `text` holds a lone surrogate (see `_check_unicode`)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FilterError(f"{path}: not valid Unicode (a lone surrogate such as \\ud800)"
+                          ) from None
 
 
 def compile_where(m: Model, where: Any, path: str, depth: int = 0) -> Node:
@@ -224,33 +276,89 @@ def _value(m: Model, name: str, op: str, v: Any, path: str) -> Any:
 
 
 def parse_date(value: Any) -> datetime | None:
-    """An aware datetime from an ISO 8601 date or date-time (naive = UTC), else None."""
+    """An aware datetime from an ISO 8601 date or date-time (naive = UTC), else None. A
+    year ("2020") or year-month ("2020-05") is the start of that period, as LoopBack's
+    JavaScript `Date` reads it."""
     if not isinstance(value, str):
         return None
+    text = value.strip()
+    if _YEAR.fullmatch(text):
+        text += "-01-01"
+    elif _MONTH.fullmatch(text):
+        text += "-01"
     try:
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        when = parse_iso(text)
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def like_pattern(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    """SQL LIKE as a regular expression: `%` any run, `_` one character, whole value.
-    `\\%` and `\\_` are literal."""
-    out, i = [], 0
+_YEAR, _MONTH = re.compile(r"\d{4}"), re.compile(r"\d{4}-\d{2}")
+
+
+ANY_ONE, ANY_RUN = object(), object()   # `_` and `%` in a LikePattern
+
+
+@dataclass(frozen=True)
+class LikePattern:
+    """SQL LIKE over the whole value: `%` any run, `_` one character, `\\%`, `\\_` and
+    `\\\\` literal. Matched by the greedy two-pointer wildcard algorithm, which never
+    backtracks more than to the last `%`: O(len(value) x len(pattern)) at worst, where a
+    regular expression took exponential time (`%_%_%_%_%_%_%_%Z`)."""
+    tokens: tuple[Any, ...]   # characters (folded if ignore_case), ANY_ONE, ANY_RUN
+    ignore_case: bool
+
+    def matches(self, value: str) -> bool:
+        text = [_fold_char(c) for c in value] if self.ignore_case else value
+        toks, t, p = self.tokens, 0, 0
+        star, mark = -1, 0           # the last `%` seen, and where its run now ends
+        while t < len(text):
+            if p < len(toks) and (toks[p] is ANY_ONE or toks[p] == text[t]):
+                t, p = t + 1, p + 1
+            elif p < len(toks) and toks[p] is ANY_RUN:
+                star, mark, p = p, t, p + 1
+            elif star >= 0:
+                mark += 1            # let the last `%` take one more character
+                t, p = mark, star + 1
+            else:
+                return False
+        return all(tok is ANY_RUN for tok in toks[p:])
+
+
+def _fold_char(c: str) -> str:
+    """One character in lower case, kept one character (so `_` still counts one)."""
+    low = c.lower()
+    return low if len(low) == 1 else c
+
+
+def like_pattern(pattern: str, ignore_case: bool) -> LikePattern:
+    tokens: list[Any] = []
+    i = 0
     while i < len(pattern):
         c = pattern[i]
         if c == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "%_\\":
-            out.append(re.escape(pattern[i + 1]))
+            tokens.append(_fold_char(pattern[i + 1]) if ignore_case else pattern[i + 1])
             i += 2
             continue
-        out.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
+        if c == "%":
+            if not tokens or tokens[-1] is not ANY_RUN:   # `%%` is `%`
+                tokens.append(ANY_RUN)
+        else:
+            tokens.append(ANY_ONE if c == "_" else _fold_char(c) if ignore_case else c)
         i += 1
-    return re.compile("".join(out), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+    return LikePattern(tuple(tokens), ignore_case)
+
+
+REGEXP_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "u": 0, "g": 0}
+MAX_OPTIONAL = 3   # `?` quantifiers besides the one repetition
 
 
 def _regexp(operand: Any, path: str, ignore_case: bool) -> re.Pattern[str]:
-    """A JavaScript-style `/pattern/flags` or a bare pattern (searched, not anchored)."""
+    """A JavaScript-style `/pattern/flags` or a bare pattern (searched, not anchored).
+    Flags: i, m and s as in JavaScript; g and u change nothing here (every match counts,
+    Python patterns are Unicode); y (sticky) has no meaning for a search and is refused.
+    Python's `re` backtracks, so patterns that can take exponential or high-polynomial
+    time are refused (see `_check_backtracking`)."""
     if not isinstance(operand, str) or len(operand) > MAX_REGEXP_CHARS:
         raise FilterError(f"{path}: a regular expression string of at most "
                           f"{MAX_REGEXP_CHARS} characters expected")
@@ -259,15 +367,74 @@ def _regexp(operand: Any, path: str, ignore_case: bool) -> re.Pattern[str]:
     m = re.fullmatch(r"/(.*)/([a-z]*)", operand, re.DOTALL)
     if m:
         text = m.group(1)
-        unknown = set(m.group(2)) - set("igm")
+        unknown = set(m.group(2)) - set(REGEXP_FLAGS)
         if unknown:
-            raise FilterError(f"{path}: unsupported regexp flag(s) {''.join(sorted(unknown))}")
-        flags |= (re.IGNORECASE if "i" in m.group(2) else 0) | (
-            re.MULTILINE if "m" in m.group(2) else 0)
+            raise FilterError(f"{path}: unsupported regexp flag(s) {''.join(sorted(unknown))} "
+                              f"(supported: {', '.join(REGEXP_FLAGS)})")
+        for flag in m.group(2):
+            flags |= REGEXP_FLAGS[flag]
     try:
-        return re.compile(text, flags)
+        parsed = _sre_parser.parse(text, flags)
+        compiled = re.compile(text, flags)
     except re.error as exc:
         raise FilterError(f"{path}: invalid regular expression ({exc})") from None
+    repeats, optional = _check_backtracking(parsed, path)
+    if repeats > 1 or optional > MAX_OPTIONAL:
+        raise FilterError(f"{path}: at most one repetition (*, +, {{m,n}}) and "
+                          f"{MAX_OPTIONAL} optional parts (?) per regular expression "
+                          "(more can take polynomial or exponential time)")
+    return compiled
+
+
+_REPEATS = frozenset({_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT})
+_REFUSED = {_sre.GROUPREF: "backreferences", _sre.GROUPREF_EXISTS: "conditional groups",
+            _sre.ASSERT: "lookarounds", _sre.ASSERT_NOT: "lookarounds"}
+
+
+def _check_backtracking(items: Any, path: str) -> tuple[int, int]:
+    """(repetitions, `?`s) in a parsed pattern; FilterError for what
+    makes a backtracking matcher slow: backreferences, lookarounds, conditionals, and a
+    quantifier around a group that holds another quantifier or an alternation
+    (`(a+)+`, `(.|.)*`)."""
+    repeats = optional = 0
+    for op, av in items:
+        if op in _REFUSED:
+            raise FilterError(f"{path}: {_REFUSED[op]} are not supported in regexp")
+        if op in _REPEATS:
+            lo, hi, body = av
+            if hi != lo and hi > 1 and _has_choice(body):
+                raise FilterError(f"{path}: a quantifier around a group with a quantifier "
+                                  "or an alternation is not supported in regexp (it can "
+                                  "take exponential time)")
+            if hi != lo:
+                if hi > 1:
+                    repeats += 1
+                else:
+                    optional += 1
+            r, o = _check_backtracking(body, path)
+        elif op == _sre.SUBPATTERN:
+            r, o = _check_backtracking(av[3], path)
+        elif op == _sre.ATOMIC_GROUP:
+            r, o = _check_backtracking(av, path)
+        elif op == _sre.BRANCH:
+            counts = [_check_backtracking(alt, path) for alt in av[1]]
+            r, o = sum(c[0] for c in counts), sum(c[1] for c in counts)
+        else:
+            continue
+        repeats, optional = repeats + r, optional + o
+    return repeats, optional
+
+
+def _has_choice(items: Any) -> bool:
+    """Whether a parsed pattern holds a variable quantifier or an alternation."""
+    for op, av in items:
+        if op == _sre.BRANCH or (op in _REPEATS and av[0] != av[1]):
+            return True
+        body = av[3] if op == _sre.SUBPATTERN else av if op == _sre.ATOMIC_GROUP else \
+            av[2] if op in _REPEATS else None
+        if body is not None and _has_choice(body):
+            return True
+    return False
 
 
 def _includes(m: Model, raw: Any, path: str, depth: int) -> tuple[Include, ...]:
@@ -317,15 +484,15 @@ def _include(m: Model, relation: str, scope: Any, path: str, depth: int) -> Incl
                    _includes(target, scope.get("include"), f"{path}.scope.include", depth + 1))
 
 
-def _count(raw: Any, name: str, default: int, maximum: int | None) -> int:
+def _count(raw: Any, name: str, default: int, maximum: int) -> int:
     if raw is None:
         return default
     value = number(raw) if not isinstance(raw, bool) else None
-    if value is None or value != int(value) or value < 0:
+    if value is None or not math.isfinite(value) or value != int(value) or value < 0:
         raise FilterError(f"filter.{name}: a whole number of 0 or more expected, got {raw!r}")
     if name == "limit" and value == 0:
         return default
-    if maximum is not None and value > maximum:
+    if value > maximum:
         raise FilterError(f"filter.{name}: at most {maximum}")
     return int(value)
 

@@ -94,7 +94,7 @@ def positive(op: str, value: Any, operand: Any) -> bool:
     if op == "inq":
         return any(_eq(value, o) for o in operand)
     if op in ("like", "ilike"):
-        return value is not None and operand.fullmatch(str(value)) is not None
+        return value is not None and operand.matches(str(value))
     if op == "regexp":
         return value is not None and operand.search(str(value)) is not None
     if op == "between":

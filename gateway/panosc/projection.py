@@ -4,9 +4,15 @@ parameters in SI, document links, full text). It is derived from the record stor
 the search index, kept current by sequence number before each request, and works the same
 whichever index backend is configured.
 
-Embargoed records are in it (so nothing has to happen when an embargo ends) and are left
+Embargoed records are in it (so little has to happen when an embargo ends) and are left
 out at query time by their release date, with the same rule as `mappings.access`: public
 when there is no release date or it is not after now. Deleted records are removed.
+
+The full-text table `fts` holds public records only: BM25's statistics (document
+frequencies, average length) would otherwise let embargoed text change public scores and
+order. A record with a release date waits in `embargoed` and each sync (before every
+request) moves the ones whose release has passed into `fts` (and back, should the clock
+go back), by an index on the release date.
 """
 from __future__ import annotations
 
@@ -14,7 +20,6 @@ import json
 import logging
 import os
 import posixpath
-import re
 import threading
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
@@ -23,7 +28,7 @@ from mappings import panosc
 from mappings.formats import RENDER_VERSION
 from mappings.record import Record
 from mappings.render import Context
-from mappings.rights import doi
+from mappings.rights import doi, normalise_doi
 from mappings.units import number, to_si
 
 from ..sqlite import SQLiteFile
@@ -32,7 +37,7 @@ from .models import MODELS
 
 log = logging.getLogger(__name__)
 
-PROJECTION_VERSION = 3  # 2: doc_keys, 3: kids
+PROJECTION_VERSION = 4  # 2: doc_keys, 3: kids, 4: embargoed
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
     id          INTEGER PRIMARY KEY,
@@ -53,6 +58,11 @@ CREATE INDEX IF NOT EXISTS items_title ON items (model, title_key, pid_key, rid)
 CREATE INDEX IF NOT EXISTS items_date ON items (model, sort_date, pid_key, rid);
 CREATE INDEX IF NOT EXISTS items_size ON items (model, size, pid_key, rid);
 CREATE INDEX IF NOT EXISTS items_inst ON items (inst_pid);
+CREATE TABLE IF NOT EXISTS embargoed (
+    item INTEGER PRIMARY KEY, release TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL,
+    indexed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS embargoed_due ON embargoed (indexed, release);
 CREATE TABLE IF NOT EXISTS techniques (item INTEGER NOT NULL, iri TEXT, iri_key TEXT,
                                        name_key TEXT);
 CREATE INDEX IF NOT EXISTS techniques_item ON techniques (item);
@@ -84,7 +94,6 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5 (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 VERSION = f"{PROJECTION_VERSION}.{RENDER_VERSION}"
-_DOI_PREFIX = re.compile(r"(?i)^(?:https?://(?:dx\.)?doi\.org/|doi:)")
 
 
 def instant(when: datetime | None) -> str | None:
@@ -98,8 +107,10 @@ def instant(when: datetime | None) -> str | None:
 
 
 def link_key(identifier: str) -> str:
-    """How a dataset's IsPartOf target and a document's id, PID or DOI are compared."""
-    return _DOI_PREFIX.sub("", identifier.strip()).casefold()
+    """How a dataset's IsPartOf target and a document's id, PID or DOI are compared: a
+    DOI bare (`normalise_doi`: without resolver or `doi:`), anything else as it is; both
+    case-folded (DOIs are case-insensitive)."""
+    return (normalise_doi(identifier) or identifier.strip()).casefold()
 
 
 def fold(value: Any) -> str:
@@ -159,34 +170,48 @@ class Projection(SQLiteFile):
         return int(row[0]) if row else 0
 
     def sync(self, store: Any, context: Callable[[datetime], Context], *,
-             batch: int = 2000) -> int:
+             now: str | None = None, batch: int = 2000) -> int:
         """Apply the store's changes since the last sync; rebuild when the store is behind
-        (restored) or the projection's version changed. Returns the changes applied."""
-        if self._current(store):
-            return 0
+        (restored) or the projection's version changed; with `now` (an `instant`), bring
+        the full text up to the records public then. Returns the changes applied."""
+        done = 0 if self._current(store) else self._apply(store, context, batch)
+        if now is not None:
+            self._release(now)
+        return done
+
+    def _apply(self, store: Any, context: Callable[[datetime], Context], batch: int) -> int:
+        """Each batch in one write transaction that first reads where the projection is,
+        so two threads or processes never apply the same change twice."""
         with self._lock:
-            db = self.db
-            version = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-            if version is None or version[0] != VERSION or self.seq() > store.last_seq():
-                self._clear()
-            done, seq = 0, self.seq()
-            empty = seq == 0 and db.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None
-            seen: set[str] = set()
-            while changes := store.changes_since(seq, batch):
+            db, done, seq = self.db, 0, 0
+            while True:
                 db.execute("BEGIN IMMEDIATE")
                 try:
+                    version = db.execute("SELECT value FROM meta WHERE key = 'version'"
+                                         ).fetchone()
+                    if version is None or version[0] != VERSION or self.seq() > store.last_seq():
+                        self._clear()
+                    seq = self.seq()
+                    changes = store.changes_since(seq, batch)
+                    # a first build replaces nothing: skip the look-ups of older rows
+                    empty = seq == 0 and db.execute("SELECT 1 FROM items LIMIT 1").fetchone() \
+                        is None
+                    seen: set[str] = set()
                     for s, record in changes:
-                        if not empty or record.id in seen:  # a first build replaces nothing
+                        if not empty or record.id in seen:
                             self._remove(record.id)
                         seen.add(record.id)
                         if not record.deleted:
                             self._insert(record, context(record.datestamp or _EPOCH))
                         seq = s
-                    db.execute("INSERT OR REPLACE INTO meta VALUES ('seq', ?)", (str(seq),))
+                    if changes:
+                        db.execute("INSERT OR REPLACE INTO meta VALUES ('seq', ?)", (str(seq),))
                     db.execute("COMMIT")
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
+                if not changes:
+                    break
                 done += len(changes)
             if done > 1000:
                 log.info("PaNOSC projection: %d changes applied (now at %d)", done, seq)
@@ -196,14 +221,41 @@ class Projection(SQLiteFile):
         row = self.db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
         return row is not None and row[0] == VERSION and self.seq() == store.last_seq()
 
-    def _clear(self) -> None:
+    def _release(self, now: str) -> None:
+        """Move the records whose release has passed at `now` into the full text, and those
+        not yet released (the clock went back) out of it."""
+        due = ("SELECT item, title, body FROM embargoed WHERE indexed = 0 AND release <= ?")
+        back = "SELECT item FROM embargoed WHERE indexed = 1 AND release > ?"
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
+        if not db.execute(f"{due} LIMIT 1", (now,)).fetchone() and \
+                not db.execute(f"{back} LIMIT 1", (now,)).fetchone():
+            return   # the common case: no write lock taken
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for item, title, body in db.execute(due, (now,)).fetchall():
+                    db.execute("INSERT INTO fts (rowid, title, body) VALUES (?,?,?)",
+                               (item, title, body))
+                    db.execute("UPDATE embargoed SET indexed = 1 WHERE item = ?", (item,))
+                for (item,) in db.execute(back, (now,)).fetchall():
+                    db.execute("DELETE FROM fts WHERE rowid = ?", (item,))
+                    db.execute("UPDATE embargoed SET indexed = 0 WHERE item = ?", (item,))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def _clear(self) -> None:
+        """Empty every table (in the caller's transaction), creating any the current
+        schema added since the file was made."""
+        db = self.db
+        for statement in self.SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
         for table in ("items", "techniques", "params", "parents", "doc_keys", "kids", "fts",
-                      "meta"):
+                      "embargoed", "meta"):
             db.execute(f"DELETE FROM {table}")
         db.execute("INSERT INTO meta VALUES ('version', ?)", (VERSION,))
-        db.execute("COMMIT")
 
     def _remove(self, rid: str) -> None:
         row = self.db.execute("SELECT id FROM items WHERE rid = ?", (rid,)).fetchone()
@@ -212,6 +264,7 @@ class Projection(SQLiteFile):
         for table in ("techniques", "params", "parents", "doc_keys", "kids"):
             self.db.execute(f"DELETE FROM {table} WHERE item = ?", row)
         self.db.execute("DELETE FROM fts WHERE rowid = ?", row)
+        self.db.execute("DELETE FROM embargoed WHERE item = ?", row)
         self.db.execute("DELETE FROM items WHERE id = ?", row)
 
     def _insert(self, record: Record, context: Context) -> None:
@@ -238,8 +291,13 @@ class Projection(SQLiteFile):
         self.db.executemany("INSERT INTO parents VALUES (?,?)", [
             (item, link_key(r.identifier)) for r in record.related
             if r.relation == "IsPartOf"] if model == "Dataset" else [])
-        self.db.execute("INSERT INTO fts (rowid, title, body) VALUES (?,?,?)",
-                        (item, record.title, query_text(record)))
+        release = instant(record.dates.release_date)
+        if release is None:
+            self.db.execute("INSERT INTO fts (rowid, title, body) VALUES (?,?,?)",
+                            (item, record.title, query_text(record)))
+        else:  # into `fts` by `_release` once public
+            self.db.execute("INSERT INTO embargoed (item, release, title, body) VALUES (?,?,?,?)",
+                            (item, release, record.title, query_text(record)))
 
     def rows(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         return self.db.execute(sql, list(args)).fetchall()

@@ -7,31 +7,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from ..context import current_gateway
 from .engine import NotFound, count, files, find, find_by_id, model_name
+from .errors import loopback_error
 from .filters import FilterError, parse_filter
 
 bp = Blueprint("panosc", __name__, url_prefix="/api")
 COLLECTION = "<any(Datasets, datasets, Documents, documents, Instruments, instruments):collection>"
 
 
-def error(status: int, code: str, message: str) -> Response:
-    response = jsonify(error={"statusCode": status, "name": "Error", "message": message,
-                              "code": code})
-    response.status_code = status
-    return response
-
-
 @bp.errorhandler(FilterError)
 def _bad_filter(exc: FilterError) -> Response:
-    return error(400, "INVALID_FILTER", str(exc))
+    return loopback_error(400, str(exc), "INVALID_FILTER")
 
 
 @bp.errorhandler(NotFound)
 def _not_found(exc: NotFound) -> Response:
-    return error(404, "MODEL_NOT_FOUND", str(exc))
+    return loopback_error(404, str(exc), "MODEL_NOT_FOUND")
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    return loopback_error(exc.code or 500, exc.description or exc.name,
+                          (exc.name or "Error").upper().replace(" ", "_"))
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    """A bug, not the client's fault: logged with its traceback, answered in LoopBack's
+    shape (a PaNOSC client parses no other) without internals."""
+    current_app.logger.exception("PaNOSC Search API: unhandled error")
+    return loopback_error(500, "Internal Server Error", "INTERNAL_SERVER_ERROR")
 
 
 def _filter() -> dict[str, Any]:
