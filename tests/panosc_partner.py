@@ -9,7 +9,8 @@ strings case-insensitively, ties by pid, as FAIRgate's /api), `skip`, `limit`, `
 in the LoopBack error shape when unknown). Anything else in a filter is a 400, so a
 federation that sends what a partner cannot read is caught. Every filter received is kept
 in `received`. `delay` (seconds) slows every answer; `fail` makes it fail: "500",
-"invalid-json" or "not-array".
+"invalid-json" or "not-array"; `ignore_limit` makes it answer every match whatever the
+`limit` (as some partners do).
 """
 from __future__ import annotations
 
@@ -29,9 +30,11 @@ SCORES = ("calibrated", "zero", "one")
 
 class Partner:
     def __init__(self, items: dict[str, list[dict[str, Any]]], *, delay: float = 0.0,
-                 fail: str | None = None, scores: str = "calibrated"):
+                 fail: str | None = None, scores: str = "calibrated",
+                 ignore_limit: bool = False):
         self.items = items  # model name ("Datasets", ...) -> items
         self.delay, self.fail, self.scores = delay, fail, scores
+        self.ignore_limit = ignore_limit
         self.received: list[tuple[str, dict[str, Any]]] = []
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
@@ -75,7 +78,7 @@ class Partner:
         if filter.get("order"):
             items = _order(items, filter["order"])
         skip = int(filter.get("skip", 0))
-        limit = filter.get("limit")
+        limit = None if self.ignore_limit else filter.get("limit")
         return items[skip:skip + int(limit)] if limit is not None else items[skip:]
 
     def _plain_score(self) -> float:

@@ -1,16 +1,21 @@
-"""The fan-out over real HTTP: stand-in partners on 127.0.0.1, a slow one and failing ones;
-per-provider timeouts and statuses, the filter passed through, the circuit breaker on a
-controlled clock, and no credentials in anything shown."""
+"""The fan-out over real HTTP: stand-in partners on 127.0.0.1, a slow one, failing ones and
+a dripping one; per-provider timeouts (over the whole answer) and statuses, per-provider
+capacity, answers cut to the limit sent and to the size cap, the filter passed through,
+the circuit breaker on a controlled clock, and no credentials in anything shown."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
-from contextlib import ExitStack
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from typing import Iterator
 
 import pytest
 
+from gateway.federation import providers
 from gateway.federation.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
-from gateway.federation.federator import Federation
+from gateway.federation.federator import PROVIDER_CALLS, Federation
 from gateway.federation.plan import plan_find
 from gateway.federation.providers import HttpProvider
 
@@ -203,3 +208,142 @@ def test_providers_are_asked_at_once():
     assert [s.status for s in statuses] == ["ok"] * 3 and len(got) == 9
     assert all(s.latency_ms >= 300 for s in statuses)
     assert elapsed < 0.6
+
+
+@contextmanager
+def dripping() -> Iterator[str]:
+    """A partner that sends its headers, then one byte every 0.1 s for ever: each socket
+    read succeeds, so only a deadline over the whole answer ends the call."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(50)
+    stop = threading.Event()
+
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: 100000\r\n\r\n[")
+                while not stop.wait(0.1):
+                    conn.sendall(b" ")
+            except OSError:
+                pass
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/api"
+    finally:
+        stop.set()
+        server.close()
+
+
+def drip_threads() -> int:
+    return sum(t.name == "federation-drip" for t in threading.enumerate())
+
+
+def test_a_dripping_partner_is_cut_at_its_deadline_and_cannot_starve_others(partners):
+    """Every drip call ends at its deadline (its thread too); while its calls are all
+    running it is skipped as busy (not a failure), and the other provider answers every
+    request, however many run at once."""
+    _, urls = partners
+    with dripping() as drip:
+        fed = Federation([HttpProvider("a", urls["a"], 2.0), HttpProvider("drip", drip, 0.5)],
+                         failure_threshold=1000, cooldown=10)
+        try:
+            n = PROVIDER_CALLS + 3
+            with ThreadPoolExecutor(n) as pool:
+                runs = list(pool.map(lambda _: timed(find, fed), range(n)))
+            ended = time.monotonic() + 2  # a call past its deadline ends within one read
+            while drip_threads() and time.monotonic() < ended:
+                time.sleep(0.05)
+            assert drip_threads() == 0
+            later, later_statuses = find(fed)
+        finally:
+            fed.close()
+    drip = [statuses[1] for (_, statuses), _ in runs]
+    assert all(statuses[0].status == "ok" for (_, statuses), _ in runs)
+    assert all(seconds < 1.5 for _, seconds in runs)  # 0.5 s, on a loaded machine
+    timeouts = sum(s.status == "timeout" for s in drip)
+    assert timeouts >= PROVIDER_CALLS
+    assert all(s.status == "skipped" and "busy" in s.message for s in drip
+               if s.status != "timeout")
+    assert fed.describe()[1]["consecutive_failures"] == timeouts + 1  # busy: no verdict
+    assert [s.status for s in later_statuses] == ["ok", "timeout"] and len(later) == 5
+
+
+class Blocking:
+    """An in-process provider whose calls wait until `go` is set."""
+
+    def __init__(self, name: str, timeout: float):
+        self.name, self.timeout, self.go = name, timeout, threading.Event()
+
+    def find(self, model: str, filter: dict) -> list[dict]:
+        self.go.wait(5)
+        return [{"pid": f"{self.name}-1"}]
+
+    def describe(self) -> dict:
+        return {"name": self.name}
+
+
+def test_a_call_that_never_got_a_slot_is_skipped_not_failed():
+    """With every slot of a provider taken, its next call waits for one until the
+    provider's deadline, never starts, and is `skipped` (busy) with no verdict on the
+    provider's health; once slots free up, calls go through again."""
+    stuck, free = Blocking("stuck", 0.3), Blocking("free", 2.0)
+    free.go.set()
+    fed = Federation([stuck, free], failure_threshold=1000, cooldown=10)
+    try:
+        with ThreadPoolExecutor(PROVIDER_CALLS) as pool:
+            first = list(pool.map(lambda _: find(fed), range(PROVIDER_CALLS)))
+            assert {r[1][0].status for r in first} == {"timeout"}  # all 8 still running
+            start = time.monotonic()
+            got, statuses = find(fed)
+            waited = time.monotonic() - start
+            failures = fed.describe()[0]["consecutive_failures"]
+            stuck.go.set()
+        again, again_statuses = find(fed)
+    finally:
+        fed.close()
+    assert statuses[0].status == "skipped" and "busy" in statuses[0].message
+    assert statuses[1].status == "ok" and [i["pid"] for i in got] == ["free-1"]
+    assert 0.3 <= waited < 1.0 and failures == PROVIDER_CALLS  # the 8 timeouts, not more
+    assert [s.status for s in again_statuses] == ["ok", "ok"] and len(again) == 2
+
+
+def timed(call, *args):
+    start = time.monotonic()
+    return call(*args), time.monotonic() - start
+
+
+def test_a_partner_ignoring_limit_is_cut_to_it(partners):
+    many = Partner({"Datasets": items("m", 3000)}, ignore_limit=True)
+    with serve(many) as url:
+        fed = Federation([HttpProvider("many", url + "/api", 5.0)], failure_threshold=3,
+                         cooldown=10)
+        try:
+            got, statuses = find(fed, skip=2, limit=3)
+        finally:
+            fed.close()
+    assert statuses[0].count == 5  # the window sent (skip + limit), not 3000
+    assert [i["pid"] for i in got] == ["m-10", "m-100", "m-1000"]  # pid order, as text
+
+
+def test_an_answer_over_the_size_cap_is_refused(partners, monkeypatch):
+    _, urls = partners
+    monkeypatch.setattr(providers, "MAX_ANSWER_BYTES", 300)
+    fed = federation(urls, ["a"])
+    try:
+        small, ok = find(fed, limit=1)
+        _, refused = find(fed, limit=5)
+    finally:
+        fed.close()
+    assert ok[0].status == "ok" and len(small) == 1
+    assert refused[0].status == "error" and "larger than 300 bytes" in refused[0].message

@@ -53,8 +53,9 @@ def closed_port() -> int:
 
 
 def gateway(tmp, name: str, recs: list, **config):
-    app = create_app(Config(data_dir=tmp / name, federation_failure_threshold=1000,
-                            repository_name=name, **config), clock=lambda: NOW)
+    config = {"federation_failure_threshold": 1000} | config
+    app = create_app(Config(data_dir=tmp / name, repository_name=name, **config),
+                     clock=lambda: NOW)
     gw = app.extensions["fairgate"]
     gw.store.apply_batch("test", Batch(upserts=recs), NOW - timedelta(days=1))
     catch_up(gw.store, gw.index)
@@ -284,3 +285,52 @@ def test_every_provider_timing_out_is_a_504(tmp_path):
     assert resp.get_json()["error"]["code"] == "FEDERATION_UNAVAILABLE"
     assert [s["status"] for s in json.loads(resp.headers["X-Federation-Status"])] == \
         ["timeout", "timeout"]
+
+
+def test_a_clients_bad_filter_is_a_400_and_never_opens_a_circuit(tmp_path):
+    """A filter only the local engine can refuse (too many query words): 400 as on /api,
+    however often, and the local provider stays closed and answers the next request."""
+    app = gateway(tmp_path, "solo", records(5, "solo", {}), federation_failure_threshold=2)
+    client = app.test_client()
+    words = {"query": " ".join(f"w{i}" for i in range(40))}
+    try:
+        api = client.get("/api/Datasets", query_string={"filter": json.dumps(words)})
+        for _ in range(4):
+            resp = client.get("/federation/Datasets", query_string={"filter": json.dumps(words)})
+            assert resp.status_code == 400 and resp.get_json() == api.get_json()
+        one = client.get("/federation/Datasets/x", query_string={"filter": json.dumps(
+            {"include": [{"relation": "nothing"}]})})
+        after = client.get("/federation/Datasets")
+        state = client.get("/federation").get_json()["data_providers"][0]
+    finally:
+        app.extensions["fairgate_federation"].close()
+        app.extensions["fairgate"].close()
+    assert api.status_code == 400 and "32 words" in api.get_json()["error"]["message"]
+    assert one.status_code == 400 and one.get_json()["error"]["code"] == "INVALID_FILTER"
+    assert after.status_code == 200 and statuses(after) == {"local": "ok"}
+    assert (state["state"], state["consecutive_failures"]) == ("closed", 0)
+
+
+@pytest.mark.parametrize("text", [
+    '{"skip": 1e1, "limit": 2.0}', '{"skip": "10", "limit": "2"}', '{"offset": 10, "limit": 2}',
+    '{"where": {"title": "' + "x" * 20_001 + '"}}', '{"limit": 1001}', '{"skip": 1.5}',
+    '{"limit": -2}', '{"nope": 1}', "[]", "",
+])
+def test_federation_accepts_and_refuses_the_filters_api_does(net, text):
+    api = requests.get(net["g2"] + "/api/Datasets", params={"filter": text})
+    fed = requests.get(net["g2"] + "/federation/Datasets", params={"filter": text})
+    assert fed.status_code == api.status_code
+    if api.status_code == 200:
+        assert [i["pid"] for i in fed.json()] == [i["pid"] for i in api.json()]
+    else:
+        assert fed.json()["error"]["code"] == api.json()["error"]["code"] == "INVALID_FILTER"
+
+
+def test_find_by_id_takes_fields_as_on_api(net):
+    path = "/Datasets/" + quote(SHARED[5], safe="")
+    filter = {"fields": ["pid", "title"]}
+    api = get(net["g2"] + "/api" + path, filter=filter)
+    fed = get(net["g2"] + "/federation" + path, filter=filter)
+    assert api.status_code == fed.status_code == 200
+    assert set(api.json()) == {"pid", "title", "score"}
+    assert fed.json() == api.json() | {"provider": "local", "providers": ["local"]}

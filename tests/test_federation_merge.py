@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from gateway.federation.federator import Federation
-from gateway.federation.merge import fused_score, identity
-from gateway.federation.ordering import OrderBy, OrderError, parse_order
+from gateway.federation.merge import fused_score, identity, repeats
+from gateway.federation.ordering import OrderBy, OrderError, compare_values, parse_order
 from gateway.federation.plan import PlanError, plan_find, plan_where
 
 from .panosc_partner import Partner
@@ -25,9 +25,11 @@ class InProcess:
 
     def __init__(self, name: str, partner: Partner, timeout: float = 5.0):
         self.name, self.partner, self.timeout = name, partner, timeout
+        self.asked: list[dict] = []  # every find filter, as sent
 
     def find(self, model: str, filter: dict) -> list[dict]:
-        return self.partner.find(model, json.loads(json.dumps(filter)))
+        self.asked.append(json.loads(json.dumps(filter)))
+        return self.partner.find(model, self.asked[-1])
 
     def count(self, model: str, where: dict) -> int:
         return len(self.partner.find(model, {"where": where}))
@@ -39,9 +41,11 @@ class InProcess:
         return {"name": self.name}
 
 
-def make_items(seed: int, n: int, shared: list[str]) -> list[dict[str, Any]]:
+def make_items(seed: int, n: int, shared: list[str], *,
+               repeats: bool = False) -> list[dict[str, Any]]:
     """n datasets; some carry one of the `shared` DOIs (written in another form), some
-    have no title or no size; titles repeat (ties)."""
+    have no title or no size; titles repeat (ties). With `repeats`, a provider may hold
+    the same DOI more than once (two harvested records sharing a DOI)."""
     rnd = random.Random(seed)
     out = []
     for i in range(n):
@@ -49,6 +53,8 @@ def make_items(seed: int, n: int, shared: list[str]) -> list[dict[str, Any]]:
         if shared and rnd.random() < 0.3:
             doi = rnd.choice(shared)
             pid = rnd.choice([doi, doi.upper(), f"https://doi.org/{doi}", f"doi:{doi}"])
+        elif repeats and rnd.random() < 0.4:  # its own DOIs, each held several times
+            pid = f"10.5072/own-{seed}-{rnd.randrange(4)}"
         item: dict[str, Any] = {"pid": pid, "isPublic": True,
                                 "creationDate": f"202{rnd.randrange(5)}-0{rnd.randrange(1, 9)}-01"}
         if rnd.random() > 0.1:
@@ -56,7 +62,8 @@ def make_items(seed: int, n: int, shared: list[str]) -> list[dict[str, Any]]:
         if rnd.random() > 0.2:
             item["size"] = rnd.choice([10, 20, 30, 1.5])
         out.append(item)
-    # the same pid twice in one provider would be the provider's bug: keep them unique
+    if repeats:
+        return out
     seen, unique = set(), []
     for item in out:
         if doi_key(item["pid"]) not in seen:
@@ -80,8 +87,15 @@ SHARED = [f"10.5072/shared-{k}" for k in range(12)]
 
 @pytest.fixture(scope="module")
 def partners() -> list[tuple[str, Partner]]:
-    return [(name, Partner({"Datasets": make_items(seed, n, SHARED)}))
+    """Three providers; beta repeats DOIs within its own answer."""
+    return [(name, Partner({"Datasets": make_items(seed, n, SHARED, repeats=name == "beta")}))
             for name, seed, n in [("local", 1, 60), ("alpha", 2, 45), ("beta", 3, 70)]]
+
+
+def test_one_provider_does_repeat_itself(partners):
+    beta = partners[2][1].items["Datasets"]
+    own = [i for i in beta if "own" in i["pid"]]
+    assert repeats(beta) >= 10 and len(own) - len({i["pid"] for i in own}) >= 5
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +155,8 @@ CASES = [
     ({"query": "cerium"}, 0, 10), ({"query": "alpha zeolite"}, 4, 8),
     ({"query": "oxide film"}, 20, 30), ({"query": "beta", "order": "title DESC"}, 3, 12),
     ({"where": {"text": "alpha"}, "order": "title ASC"}, 2, 6),
-    ({"where": {"size": 10}}, 1, 5),
+    ({"where": {"size": 10}}, 1, 5), ({"order": "pid ASC"}, 150, 10),
+    ({"order": "pid DESC"}, 0, 150),
 ]
 
 
@@ -179,6 +194,35 @@ def test_duplicates_keep_provenance(fed):
         assert item["provider"] in item["providers"]
         order = ["local", "alpha", "beta"]
         assert item["providers"] == sorted(item["providers"], key=order.index)
+
+
+def test_a_provider_repeating_a_pid_is_asked_again_and_no_item_is_lost():
+    """Two records sharing a DOI in one provider ([1, 2, 3, 31, 31, 4]): the window of
+    skip + limit = 5 holds only 4 distinct items, so the provider is asked for one more."""
+    pids = ["d1", "d2", "d3", "d31", "d31", "d4"]
+    provider = InProcess("local", Partner({"Datasets": [{"pid": p} for p in pids]}))
+    fed = Federation([provider], failure_threshold=3, cooldown=30)
+    try:
+        got, statuses = fed.find("Datasets", plan_find({"skip": 3, "limit": 2},
+                                                        default_limit=10, max_window=100))
+        whole, _ = fed.find("Datasets", plan_find({"limit": 5}, default_limit=10,
+                                                  max_window=100))
+    finally:
+        fed.close()
+    assert [i["pid"] for i in got] == ["d31", "d4"]
+    assert [i["pid"] for i in whole] == ["d1", "d2", "d3", "d31", "d4"]
+    assert [f["limit"] for f in provider.asked] == [5, 6, 5, 6]
+    assert statuses[0].count == 6
+
+
+def test_values_compare_as_the_local_api_orders_them():
+    """Dates as instants (not as text), then booleans < numbers < strings < lists."""
+    assert compare_values("2020-01-01T00:30:00+01:00", "2020-01-01T00:00:00Z") < 0
+    assert compare_values("2020-01-01T01:00:00+01:00", "2020-01-01T00:00:00Z") == 0
+    assert compare_values("Beta", "alpha") > 0 and compare_values("ALPHA", "alpha") == 0
+    ordered = [None, False, True, -1, 2.5, 10, "a", "B", [1], {"x": 1}]
+    for a, b in zip(ordered, ordered[1:]):
+        assert compare_values(a, b) < 0, (a, b)
 
 
 def test_fused_scores_are_in_range_and_first_rank_is_one():
@@ -274,3 +318,17 @@ def test_plan_where_accepts_both_forms():
     assert plan_where({"where": {"title": "a"}}) == {"title": "a"}
     with pytest.raises(PlanError):
         plan_where([1])
+
+
+def test_a_provider_repeating_itself_beyond_the_largest_window_is_flagged():
+    provider = InProcess("local", Partner({"Datasets": [{"pid": "same"}] * 8 + [{"pid": "z"}]}))
+    fed = Federation([provider], failure_threshold=3, cooldown=30)
+    try:
+        got, statuses = fed.find("Datasets", plan_find({"limit": 2}, default_limit=2,
+                                                        max_window=6))
+    finally:
+        fed.close()
+    assert [f["limit"] for f in provider.asked] == [2, 3, 6]  # window + repeats, then most
+    assert [i["pid"] for i in got] == ["same"]
+    assert statuses[0].status == "ok" and "5 repeated items among its first 6" in \
+        statuses[0].message

@@ -1,24 +1,35 @@
-"""The fan-out: every provider asked at once in a thread pool, each within its own timeout
-and behind its own circuit breaker, with a status per provider.
+"""The fan-out: every provider asked at once, each within its own timeout and behind its
+own circuit breaker, with a status per provider.
 
-A call that overruns its provider's timeout is abandoned (reported `timeout`; its thread
-ends when the HTTP client's own timeout, the same number, fires), so a request takes about
-as long as its slowest healthy provider.
+Each call runs in a thread of its own, and each provider may have at most `PROVIDER_CALLS`
+calls running: a call waits for a free slot of its provider until the provider's deadline.
+One that never got a slot never started: it is `skipped` (busy), which is not held against
+the provider's health. So a slow partner can only starve itself, never this gateway's own
+index or another partner. A request waits for each provider until its timeout and then
+reports it `timeout`; the abandoned call ends by itself, since an HTTP partner's answer is
+read under that same deadline and size cap (`providers.MAX_ANSWER_BYTES`), overrunning it
+by one socket read at most. So a request takes about as long as its slowest healthy
+provider, and threads do not pile up: every one ends by its deadline or soon after.
+
+A local provider's `FilterRefused` (the client's filter is invalid) ends the request at once
+with that error (400 in the views), and counts for no provider's health.
 """
 from __future__ import annotations
 
+import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 from ..config import redact_url
 from .breaker import CircuitBreaker
-from .merge import Answer, merge, page
+from .merge import Answer, merge, page, repeats
 from .plan import FindPlan
-from .providers import Provider, ProviderError
+from .providers import FilterRefused, Provider, ProviderError, call_deadline
 
 OK, TIMEOUT, ERROR, SKIPPED = "ok", "timeout", "error", "skipped"
+PROVIDER_CALLS = 8  # calls to one provider running at once (its HTTP pool size)
 
 
 @dataclass
@@ -52,16 +63,44 @@ class Federation:
         self.providers = providers
         self.breakers = {p.name: CircuitBreaker(failure_threshold, cooldown, clock)
                          for p in providers}
+        self.slots = {p.name: threading.BoundedSemaphore(PROVIDER_CALLS) for p in providers}
         self.last: dict[str, Status] = {}  # each provider's latest status, for the status page
-        self.pool = ThreadPoolExecutor(max_workers=max(8, 4 * len(providers)),
-                                       thread_name_prefix="federation")
 
     def find(self, model: str, plan: FindPlan) -> tuple[list[dict[str, Any]], list[Status]]:
-        """The merged page, and every provider's status."""
-        outcomes = self.fan_out(lambda p: p.find(model, plan.provider_filter), len)
-        answers = [Answer(p.name, o.value) for p, o in zip(self.providers, outcomes) if o.ok]
+        """The merged page, and every provider's status.
+
+        Each answer is cut to the `limit` sent (a partner ignoring it costs nothing more).
+        Global paging needs each provider's window to hold `skip + limit` distinct items; a
+        full window holding the same pid/DOI twice holds fewer, so that provider is asked
+        again for as many more as it repeated (then, if still short, for the most the
+        federation fetches, `plan.max_window`; short even then, its status says so)."""
+        window = plan.provider_filter["limit"]
+        sent = {p.name: window for p in self.providers}
+
+        def ask(p: Provider) -> list[dict[str, Any]]:
+            limit = sent[p.name]
+            return p.find(model, {**plan.provider_filter, "limit": limit})[:limit]
+
+        outcomes = dict(zip((p.name for p in self.providers), self.fan_out(ask, len)))
+        for attempt in range(2):
+            short = [p for p in self.providers if outcomes[p.name].ok
+                     and _short(outcomes[p.name].value, sent[p.name], window)
+                     and sent[p.name] < plan.max_window]
+            if not short:
+                break
+            for p in short:
+                again = window + repeats(outcomes[p.name].value)
+                sent[p.name] = min(plan.max_window, again if attempt == 0 else plan.max_window)
+            for p, outcome in zip(short, self.fan_out(ask, len, short)):
+                outcomes[p.name] = _after(outcomes[p.name], outcome)
+        ordered = [outcomes[p.name] for p in self.providers]
+        for o in ordered:
+            if o.ok and _short(o.value, sent[o.status.name], window):
+                o.status.message = (f"{repeats(o.value)} repeated items among its first "
+                                    f"{len(o.value)}: the page may lack some of its items")
+        answers = [Answer(p.name, o.value) for p, o in zip(self.providers, ordered) if o.ok]
         merged = merge(answers, plan.orders, scored=plan.scored)
-        return page(merged, plan.skip, plan.limit), [o.status for o in outcomes]
+        return page(merged, plan.skip, plan.limit), [o.status for o in ordered]
 
     def count(self, model: str, where: dict[str, Any]) -> tuple[int, list[Status]]:
         """The sum of the counts of the providers that answered."""
@@ -82,34 +121,69 @@ class Federation:
         item["provider"], item["providers"] = found[0][0], [name for name, _ in found]
         return item, [o.status for o in outcomes]
 
-    def fan_out(self, call: Callable[[Provider], Any],
-                size: Callable[[Any], int]) -> list[Outcome]:
-        """`call` on every provider at once; outcomes in provider order. `size` gives the
-        status's `count` from a provider's value."""
+    def fan_out(self, call: Callable[[Provider], Any], size: Callable[[Any], int],
+                providers: list[Provider] | None = None) -> list[Outcome]:
+        """`call` on every provider (or those given) at once; outcomes in that order. `size`
+        gives the status's `count` from a provider's value. Raises `FilterRefused` as soon
+        as a provider refuses the client's filter."""
+        providers = self.providers if providers is None else providers
         start = time.monotonic()
         outcomes: dict[str, Outcome] = {}
         futures: dict[Future, Provider] = {}
-        for p in self.providers:
-            if self.breakers[p.name].allow():
-                futures[self.pool.submit(_timed, call, p)] = p
+        for p in providers:
+            future, skipped = self._start(call, p, start + p.timeout)
+            if future is None:
+                outcomes[p.name] = Outcome(Status(p.name, SKIPPED, message=skipped))
             else:
-                outcomes[p.name] = Outcome(Status(p.name, SKIPPED, message=self._skip_note(p)))
+                futures[future] = p
         pending = set(futures)
         while pending:
             wait_for = min(start + futures[f].timeout for f in pending) - time.monotonic()
             done, pending = wait(pending, timeout=max(0.0, wait_for),
                                  return_when=FIRST_COMPLETED)
+            refused = [f.result()[1] for f in done if isinstance(f.result()[1], FilterRefused)]
+            if refused:  # the client's mistake: no verdict on any provider still unsettled
+                for f in done | pending:
+                    f.cancel()
+                    self.breakers[futures[f].name].release()
+                raise refused[0]
             for f in done:
                 outcomes[futures[f].name] = self._settle(futures[f], *f.result(), size)
             for f in [f for f in pending if time.monotonic() >= start + futures[f].timeout]:
                 pending.discard(f)
-                f.cancel()
                 p = futures[f]
+                if f.cancel():  # never started: every slot was taken; no verdict
+                    self.breakers[p.name].release()
+                    outcomes[p.name] = Outcome(Status(p.name, SKIPPED, message=(
+                        f"busy: its {PROVIDER_CALLS} concurrent calls were all running")))
+                    continue
                 self.breakers[p.name].failure()
                 outcomes[p.name] = Outcome(Status(p.name, TIMEOUT, round(p.timeout * 1000, 1),
                                                   message=f"no answer within {p.timeout:g} s"))
         self.last.update({name: o.status for name, o in outcomes.items()})
-        return [outcomes[p.name] for p in self.providers]
+        return [outcomes[p.name] for p in providers]
+
+    def _start(self, call: Callable[[Provider], Any], p: Provider, deadline: float
+               ) -> tuple[Future | None, str | None]:
+        """`call` on `p` in a thread of its own, if its circuit lets it through (else None
+        and why it was skipped). The call waits for one of `p`'s slots until `deadline`;
+        a future still pending then never started (and can be cancelled)."""
+        if not self.breakers[p.name].allow():
+            return None, self._skip_note(p)
+        slots = self.slots[p.name]
+        future: Future = Future()
+
+        def run() -> None:
+            if not slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                return  # never started: the waiter cancels it
+            try:
+                if future.set_running_or_notify_cancel():
+                    call_deadline.set(deadline)  # this thread's own context
+                    future.set_result(_timed(call, p))
+            finally:
+                slots.release()
+        threading.Thread(target=run, name=f"federation-{p.name}", daemon=True).start()
+        return future, None
 
     def _settle(self, p: Provider, value: Any, error: ProviderError | None, seconds: float,
                 size: Callable[[Any], int]) -> Outcome:
@@ -139,9 +213,26 @@ class Federation:
                 for p in self.providers]
 
     def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        """Close the partners' HTTP sessions (calls still running end by their deadline)."""
         for p in self.providers:
             getattr(p, "close", lambda: None)()
+
+
+def _short(items: list[dict[str, Any]], sent: int, window: int) -> bool:
+    """Whether a provider's answer may lack an item of the merged window: it filled the
+    `sent` limit (more may follow) yet holds fewer than `window` distinct items, because
+    it repeated some (each repeat pushed one item beyond what was fetched)."""
+    return len(items) >= sent and len(items) - repeats(items) < window
+
+
+def _after(first: Outcome, again: Outcome) -> Outcome:
+    """A provider's outcome once asked again for a longer window: the longer answer (its
+    latency the sum of both calls'), or the failure of the second call."""
+    if not again.ok:
+        return again
+    again.status.latency_ms = round((first.status.latency_ms or 0)
+                                    + (again.status.latency_ms or 0), 1)
+    return again
 
 
 def _timed(call: Callable[[Provider], Any], p: Provider

@@ -3,9 +3,11 @@
 Why the result is exact (docs/federation.md, "Global paging"): every provider is asked for
 the first `skip + limit` items in the same order (with a `pid` tiebreak), the copies are
 sorted together, the first copy of each pid/DOI is kept, and only then is the page cut.
-An item on the merged page has fewer than `skip + limit` items above it, so its best-placed
-copy is within its provider's first `skip + limit`: the page equals the same page of a
-merge of every provider's full answer.
+An item on the merged page has fewer than `skip + limit` distinct items above it, so its
+best-placed copy is within its provider's first `skip + limit` plus the repeats (`repeats`)
+above it there: the page equals the same page of a merge of every provider's full answer
+once each provider's window holds `skip + limit` distinct items (the federator asks a
+provider that repeated itself again for more).
 
 Scores (`query`): rank-based (reciprocal rank fusion, k = 60, rescaled so that a provider's
 first item scores 1): a provider's raw scores are not comparable with another's (TF-IDuF
@@ -58,6 +60,21 @@ def identity(item: dict[str, Any]) -> tuple[str, str] | None:
                 return ("doi", bare)
     pid = item.get("pid")
     return ("pid", str(pid)) if pid is not None else None
+
+
+def repeats(items: list[dict[str, Any]]) -> int:
+    """How many of one provider's items repeat an identity given earlier in its list (two
+    harvested records sharing a DOI): each takes a place in the provider's window, so the
+    window holds that many fewer distinct items."""
+    seen: set[tuple[str, str]] = set()
+    n = 0
+    for item in items:
+        key = identity(item)
+        if key in seen:
+            n += 1
+        elif key:
+            seen.add(key)
+    return n
 
 
 def merge(answers: list[Answer], orders: tuple[OrderBy, ...], *,

@@ -1,18 +1,20 @@
 """LoopBack `order` clauses: parsing, and the comparison the merge sorts by.
 
 A clause is `"title DESC"`, `"title"` (ascending), or a JSON array of those. Values
-compare as this gateway's `/api` compares them (and SQLite, MySQL's default collation):
-missing or null first when ascending (last when descending), then booleans, numbers,
-strings (case-insensitively: by code point of their case fold), then anything else by its
-JSON text. Pure: no I/O.
+compare exactly as this gateway's `/api` orders them, by the one key both use
+(`gateway.panosc.ordering.sort_key`): missing or null first when ascending (last when
+descending), then booleans, numbers, strings (dates as instants, other text by its case
+fold), then lists and objects. The merge must compare as each provider orders, or a
+provider's first N items are not the first N in the merge's order and global paging breaks.
+Pure: no I/O.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from functools import cmp_to_key
 from typing import Any, Callable
+
+from ..panosc.ordering import sort_key as value_key
 
 _CLAUSE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\s+(ASC|DESC))?", re.I)
 TIEBREAK_FIELD = "pid"
@@ -56,21 +58,9 @@ def with_tiebreak(orders: tuple[OrderBy, ...]) -> tuple[OrderBy, ...]:
     return (*orders, OrderBy(TIEBREAK_FIELD))
 
 
-def _rank(value: Any) -> tuple[int, Any]:
-    if value is None:
-        return (0, 0)
-    if isinstance(value, bool):
-        return (1, value)
-    if isinstance(value, (int, float)):
-        return (2, value)
-    if isinstance(value, str):
-        return (3, value.casefold())
-    return (4, json.dumps(value, sort_keys=True))
-
-
 def compare_values(a: Any, b: Any) -> int:
-    ra, rb = _rank(a), _rank(b)
-    return (ra > rb) - (ra < rb)
+    ka, kb = value_key(a), value_key(b)
+    return (ka > kb) - (ka < kb)
 
 
 def comparator(orders: tuple[OrderBy, ...]) -> Callable[[dict, dict], int]:
@@ -82,7 +72,3 @@ def comparator(orders: tuple[OrderBy, ...]) -> Callable[[dict, dict], int]:
                 return -c if o.descending else c
         return 0
     return cmp
-
-
-def sort_key(orders: tuple[OrderBy, ...]) -> Callable[[dict], Any]:
-    return cmp_to_key(comparator(orders))

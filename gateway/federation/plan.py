@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mappings.units import number
+
 from .ordering import OrderBy, OrderError, parse_order, with_tiebreak
 
 
@@ -23,15 +25,18 @@ class FindPlan:
     orders: tuple[OrderBy, ...]
     scored: bool  # a `query`: rank by fused relevance unless an order is given
     provider_filter: dict[str, Any]
+    max_window: int  # the most items one provider is ever asked for
 
 
 def _whole(filter: dict[str, Any], key: str, default: int, minimum: int) -> int:
-    value = filter.get(key, default)
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+    """A whole number as `/api` reads one (`number`: 20, 20.0, "20", 1e3 alike)."""
+    raw = filter.get(key)
+    if raw is None:
+        return default
+    value = number(raw)
+    if value is None or value != int(value) or value < minimum:
         raise PlanError(f"filter.{key} must be a whole number >= {minimum}")
-    return value
+    return int(value)
 
 
 def plan_find(filter: dict[str, Any], *, default_limit: int, max_window: int) -> FindPlan:
@@ -56,7 +61,7 @@ def plan_find(filter: dict[str, Any], *, default_limit: int, max_window: int) ->
     sent["skip"], sent["limit"] = 0, skip + limit
     if orders or not scored:
         sent["order"] = [o.clause() for o in with_tiebreak(orders)]
-    return FindPlan(skip, limit, orders, scored, sent)
+    return FindPlan(skip, limit, orders, scored, sent, max_window)
 
 
 def plan_where(where: Any) -> dict[str, Any]:

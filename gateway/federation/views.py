@@ -16,12 +16,13 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from .. import panosc
 from ..context import current_gateway
-from ..panosc.filters import FilterError, compile_filter
+from ..panosc.errors import loopback_error
+from ..panosc.filters import FilterError, compile_filter, parse_filter
 from ..panosc.models import COLLECTIONS
-from .federator import OK, TIMEOUT, Federation, Status
+from .federator import OK, PROVIDER_CALLS, TIMEOUT, Federation, Status
 from .merge import RRF_K
 from .plan import PlanError, plan_find, plan_where
-from .providers import HttpProvider, LocalProvider
+from .providers import MAX_ANSWER_BYTES, FilterRefused, HttpProvider, LocalProvider
 
 bp = Blueprint("federation", __name__, url_prefix="/federation")
 MODELS = {"datasets": "Datasets", "documents": "Documents", "instruments": "Instruments"}
@@ -49,7 +50,8 @@ def _setup(state: Any) -> None:
         providers.append(HttpProvider(name, options["url"],
                                       options.get("timeout", config.federation_timeout),
                                       label=options.get("name"),
-                                      homepage=options.get("homepage")))
+                                      homepage=options.get("homepage"),
+                                      pool_size=PROVIDER_CALLS))
     app.extensions[EXTENSION] = Federation(
         providers, failure_threshold=config.federation_failure_threshold,
         cooldown=config.federation_cooldown)
@@ -62,12 +64,18 @@ def federation() -> Federation:
 
 @bp.errorhandler(FederationError)
 def _error(exc: FederationError) -> Response:
-    response = jsonify(error={"statusCode": exc.status, "name": "Error",
-                              "message": exc.message, "code": exc.code})
-    response.status_code = exc.status
+    response = loopback_error(exc.status, exc.message, exc.code)
     if exc.statuses is not None:
         _status_headers(response, exc.statuses)
     return response
+
+
+@bp.errorhandler(FilterError)
+@bp.errorhandler(FilterRefused)
+def _bad_filter(exc: Exception) -> Response:
+    """The client's filter refused, here or by the local provider while answering (e.g.
+    too many query words): the same 400 as on `/api`."""
+    return loopback_error(400, str(exc), "INVALID_FILTER")
 
 
 @bp.get("")
@@ -84,6 +92,8 @@ def status() -> Any:
         max_window=config.federation_max_window,
         circuit_breaker={"failure_threshold": config.federation_failure_threshold,
                          "cooldown_seconds": config.federation_cooldown},
+        max_concurrent_calls_per_provider=PROVIDER_CALLS,
+        max_answer_bytes=MAX_ANSWER_BYTES,
         score_method=f"reciprocal rank fusion, k = {RRF_K}, first rank scores 1",
         filter_invalid_scores=False)
 
@@ -92,7 +102,7 @@ def status() -> Any:
 def find(model: str) -> Response:
     config = current_gateway().config
     name = _model(model)
-    filter = _json_param("filter", name, default={}, also=("query",))
+    filter = _json_param("filter", name, also=("query",))
     if "query" in request.args and "query" not in filter:  # SciCat's ?query=, as on /api
         filter = {**filter, "query": request.args["query"]}
     try:
@@ -108,10 +118,10 @@ def find(model: str) -> Response:
 def count(model: str) -> Response:
     name = _model(model)
     try:
-        where = plan_where(_json_param("where", name, default={}, check=False))
+        where = plan_where(_json_param("where", name, check=False))
     except PlanError as exc:
         raise FederationError(400, "INVALID_FILTER", str(exc)) from None
-    _check_filter(name, {"where": where})
+    compile_filter(COLLECTIONS[name], {"where": where})
     n, statuses = federation().count(name, where)
     response = _answer({"count": n}, statuses)
     answered = sum(1 for s in statuses if s.status == OK and s.count)
@@ -122,10 +132,11 @@ def count(model: str) -> Response:
 @bp.get("/<model>/<path:pid>")
 def find_by_id(model: str, pid: str) -> Response:
     name = _model(model)
-    filter = _json_param("filter", name, default={})
-    if set(filter) - {"include"}:
-        raise FederationError(400, "INVALID_FILTER", "filter: only include applies to one "
-                              f"item (not {', '.join(sorted(set(filter) - {'include'}))})")
+    filter = _json_param("filter", name)
+    extra = set(filter) - {"include", "fields"}
+    if extra:  # as /api/{pid}
+        raise FederationError(400, "INVALID_FILTER", "filter: only include and fields apply "
+                              f"to one item (not {', '.join(sorted(extra))})")
     item, statuses = federation().find_by_id(name, pid, filter)
     if item is not None:
         return _answer(item, statuses)
@@ -143,11 +154,12 @@ def _model(name: str) -> str:
     return model
 
 
-def _json_param(name: str, model: str, default: Any, check: bool = True,
-                also: tuple[str, ...] = ()) -> Any:
-    """The JSON query parameter `name`, checked (`check`) by the local PaNOSC filter
-    compiler for `model`, so a bad filter gets the same 400 here as on `/api`. Any query
-    parameter other than `name` and `also`, or a repeated one, is a 400."""
+def _json_param(name: str, model: str, check: bool = True,
+                also: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON object of query parameter `name` ({} when absent), read by `/api`'s own
+    `parse_filter` (its size limit included) and checked (`check`) by the local PaNOSC
+    filter compiler for `model`, so a filter gets the same answer here as on `/api`. Any
+    query parameter other than `name` and `also`, or a repeated one, is a 400."""
     unknown = set(request.args) - {name, *also}
     if unknown:
         raise FederationError(400, "INVALID_PARAMETER",
@@ -155,25 +167,10 @@ def _json_param(name: str, model: str, default: Any, check: bool = True,
     repeated = [k for k in request.args if len(request.args.getlist(k)) > 1]
     if repeated:
         raise FederationError(400, "INVALID_PARAMETER", f"{repeated[0]} given more than once")
-    text = request.args.get(name)
-    if text is None:
-        return default
-    try:
-        value = json.loads(text)
-    except ValueError:
-        raise FederationError(400, "INVALID_FILTER", f"{name} is not valid JSON") from None
+    value = parse_filter(request.args.get(name))
     if check:
-        if not isinstance(value, dict):
-            raise FederationError(400, "INVALID_FILTER", f"{name} must be a JSON object")
-        _check_filter(model, value)
+        compile_filter(COLLECTIONS[model], value)
     return value
-
-
-def _check_filter(model: str, filter: dict[str, Any]) -> None:
-    try:
-        compile_filter(COLLECTIONS[model], filter)
-    except FilterError as exc:
-        raise FederationError(400, "INVALID_FILTER", str(exc)) from None
 
 
 def _answer(body: Any, statuses: list[Status]) -> Response:
