@@ -14,10 +14,12 @@ import uuid
 from typing import Any, Callable, Iterator
 
 import pytest
+import rdflib
 import requests
 
 from .es_server import URL_VARIABLE
 from .factories import NOW
+from .schemaorg_judge import Vocabulary, google_required_shape, schemaorg_vocabulary
 
 BACKENDS = ["embedded", "elasticsearch"]
 
@@ -87,3 +89,15 @@ def clock() -> list:
     """The app's clock: a one-item list holding NOW that a test may move
     (`create_app(..., clock=lambda: clock[0])`)."""
     return [NOW]
+
+
+@pytest.fixture
+def vocab() -> Vocabulary:
+    """The schema.org v30 vocabulary as a judge (tests/schemaorg_judge.py)."""
+    return schemaorg_vocabulary()
+
+
+@pytest.fixture
+def google_required() -> rdflib.Graph:
+    """Google Dataset Search's required shape (science-on-schema.org)."""
+    return google_required_shape()

@@ -11,7 +11,6 @@ from datetime import timedelta
 import extruct
 import pyshacl
 import pytest
-import rdflib
 from lxml import html as lxml_html
 
 from gateway.store import Batch
@@ -22,20 +21,9 @@ from mappings.record import (Affiliation, Facility, Files, Instrument, Person, R
 from .factories import make_record
 from .apps import app_over
 from .render_fixtures import CONTEXT, FIXTURES, FUTURE_RELEASE, NOW, public_fixtures
-from .test_render_schemaorg import (Vocabulary, google_required_shape, problems,
-                                    schemaorg_vocabulary, to_graph)
+from .schemaorg_judge import problems, to_graph
 
 BASE = "https://data.example.org/gw"
-
-
-@pytest.fixture
-def vocab() -> Vocabulary:
-    return schemaorg_vocabulary()
-
-
-@pytest.fixture
-def google_required() -> rdflib.Graph:
-    return google_required_shape()
 
 
 DOC = make_record(100, kind="document", title="Proposal MA-9 session",
