@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from typing import Callable
 
 from flask import Flask, current_app
