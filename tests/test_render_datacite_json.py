@@ -18,7 +18,8 @@ from lxml import etree
 from mappings import datacite, rights
 
 from .render_fixtures import CONTEXT, FIXTURES, NOW
-from .test_render_xml import GOLDEN, GOLDEN_FIXTURES, KERNEL, NS, REGEN, c14n
+from .golden import GOLDEN_FIXTURES, golden_text
+from .test_render_xml import KERNEL, NS, c14n
 
 
 def ours(key: str) -> dict:
@@ -133,11 +134,7 @@ def test_non_ascii_is_kept_as_text():
 
 @pytest.mark.parametrize("key", GOLDEN_FIXTURES)
 def test_golden(key):
-    path = GOLDEN / f"{key}.datacite-json.json"
+    name = f"{key}.datacite-json.json"
     data = ours(key)
-    if REGEN:
-        GOLDEN.mkdir(exist_ok=True)
-        path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        return
-    assert path.exists(), f"{path.name} missing: regenerate (see the module docstring)"
-    assert data == json.loads(path.read_text(encoding="utf-8")), path.name
+    text = golden_text(name, lambda: json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    assert data == json.loads(text), name

@@ -24,12 +24,11 @@ from rdflib.compare import isomorphic
 
 from mappings import dcat
 
+from .golden import GOLDEN_FIXTURES, golden_text
 from .render_fixtures import CONTEXT, FIXTURES
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SHAPES = DATA / "shacl" / "dcat-ap-3.0.1"
-GOLDEN = Path(__file__).resolve().parent / "golden"
-GOLDEN_FIXTURES = ("maximal", "embargoed", "non-ascii", "minimal-dataset", "document-funded")
 SH = Namespace("http://www.w3.org/ns/shacl#")
 DCT = Namespace("http://purl.org/dc/terms/")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -257,9 +256,6 @@ def test_golden(key, name, graphs):
     """Regenerate with FAIRGATE_REGEN_GOLDEN=1 (compared by graph isomorphism)."""
     parser, ext = SERIALISATIONS[name]
     fmt = next(f for f in dcat.FORMATS if f.name == name)
-    path = GOLDEN / f"{key}.{name}.{ext}"
-    if os.environ.get("FAIRGATE_REGEN_GOLDEN") == "1":
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(fmt.render(FIXTURES[key], CONTEXT), encoding="utf-8")
-    stored = parse(path.read_text(encoding="utf-8"), parser)
+    text = golden_text(f"{key}.{name}.{ext}", lambda: fmt.render(FIXTURES[key], CONTEXT))
+    stored = parse(text, parser)
     assert isomorphic(stored, graphs[key])

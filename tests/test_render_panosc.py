@@ -7,19 +7,16 @@ relations (embedded objects) with their class and cardinality.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from mappings import panosc
 
+from .golden import GOLDEN_FIXTURES, golden_text
 from .render_fixtures import CONTEXT, FIXTURES
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
-GOLDEN_FIXTURES = ("maximal", "embargoed", "non-ascii", "minimal-dataset", "document-funded")
 
 NUMBER = (int, float)
 DATE = "date"  # a string that is an ISO 8601 date-time
@@ -194,8 +191,5 @@ def test_no_contact_data(docs):
 @pytest.mark.parametrize("key", GOLDEN_FIXTURES)
 def test_golden(key, docs):
     """Regenerate with FAIRGATE_REGEN_GOLDEN=1 (compared as JSON values, not bytes)."""
-    path = GOLDEN / f"{key}.panosc.json"
-    if os.environ.get("FAIRGATE_REGEN_GOLDEN") == "1":
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(panosc.render(FIXTURES[key], CONTEXT) + "\n", encoding="utf-8")
-    assert json.loads(path.read_text(encoding="utf-8")) == docs[key]
+    text = golden_text(f"{key}.panosc.json", lambda: panosc.render(FIXTURES[key], CONTEXT) + "\n")
+    assert json.loads(text) == docs[key]

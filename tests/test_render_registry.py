@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from rdflib.compare import to_canonical_graph
 from mappings import formats
 from mappings.validation import EMAIL_RE
 
+from .golden import REGEN
 from .render_fixtures import CONTEXT, FIXTURES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,7 +127,7 @@ def test_render_version_moves_with_the_output(rendered):
         digest.update(canonical(formats.FORMATS[name], rendered[(name, key)]).encode())
     now = {"render_version": formats.RENDER_VERSION, "sha256": digest.hexdigest()}
     stored = json.loads(FINGERPRINT.read_text()) if FINGERPRINT.exists() else None
-    if os.environ.get("FAIRGATE_REGEN_GOLDEN") == "1":
+    if REGEN:
         if stored and stored["sha256"] != now["sha256"]:
             assert now["render_version"] > stored["render_version"], \
                 "the renderings changed: bump RENDER_VERSION before regenerating"

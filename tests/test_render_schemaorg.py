@@ -12,8 +12,6 @@ are in conftest.py).
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pyshacl
 import pytest
@@ -24,11 +22,10 @@ from rdflib import RDF, URIRef
 from mappings import schemaorg
 from mappings.rights import publication_year
 
+from .golden import GOLDEN_FIXTURES, golden_text
 from .render_fixtures import CONTEXT, FIXTURES, NOW
 from .schemaorg_judge import S, problems, to_graph
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
-GOLDEN_FIXTURES = ("maximal", "embargoed", "non-ascii", "minimal-dataset", "document-funded")
 
 
 @pytest.fixture(scope="module")
@@ -154,8 +151,6 @@ def test_json_is_embeddable_in_html(docs):
 @pytest.mark.parametrize("key", GOLDEN_FIXTURES)
 def test_golden(key, docs):
     """Regenerate with FAIRGATE_REGEN_GOLDEN=1 (compared as JSON values, not bytes)."""
-    path = GOLDEN / f"{key}.schemaorg.jsonld"
-    if os.environ.get("FAIRGATE_REGEN_GOLDEN") == "1":
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(schemaorg.render(FIXTURES[key], CONTEXT) + "\n", encoding="utf-8")
-    assert json.loads(path.read_text(encoding="utf-8")) == docs[key]
+    text = golden_text(f"{key}.schemaorg.jsonld",
+                       lambda: schemaorg.render(FIXTURES[key], CONTEXT) + "\n")
+    assert json.loads(text) == docs[key]
