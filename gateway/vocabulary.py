@@ -80,15 +80,7 @@ def build(labels: Mapping[str, str], parents: Mapping[str, Iterable[str]],
     two-way parent link) and synonyms. Pure; the loaders below all end here."""
     nodes = set(labels) | set(parents) | {p for ps in parents.values() for p in ps}
     up = {n: set(parents.get(n, ())) for n in nodes}
-    ancestors: dict[str, frozenset[str]] = {}
-    for n in nodes:
-        seen, todo = {n}, [n]
-        while todo:
-            for p in up.get(todo.pop(), ()):
-                if p not in seen:
-                    seen.add(p)
-                    todo.append(p)
-        ancestors[n] = frozenset(seen)
+    ancestors = {n: frozenset(a) for n, a in _closure(up).items()}
     down: dict[str, set[str]] = {n: set() for n in nodes}
     for n, ups in ancestors.items():
         for a in ups:
